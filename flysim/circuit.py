@@ -1,0 +1,310 @@
+"""The PN -> KC -> APL -> MBON circuit as brian2 objects, for ``batch`` independent trial slots.
+
+One compiled network holds ``batch`` copies ("slots") of the circuit side by side; each slot
+runs one trial (a fly's wiring, an odor, a noise draw). Everything that differs between runs is
+a run-time variable, so a new fly, odor, strength or seed never recompiles:
+
+- the PN -> KC wiring: each KC's claws are integer variables (``claw0``..), and the synapses are
+  created at run time from them;
+- every constant of every population (weights, time constants, strengths of LI and SFA);
+- the ORN drive (a TimedArray over time x slot-glomeruli) and the DAN drive;
+- the seed of brian2's random generator (Poisson input, KC current noise).
+
+What is fixed (the :class:`Structure`) is what changes the generated code: sizes, neuron models,
+the batch size, durations and what is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from brian2 import (
+    Hz,
+    NeuronGroup,
+    Network,
+    SpikeMonitor,
+    Synapses,
+    TimedArray,
+    amp,
+    device,
+    linked_var,
+    ms,
+    nS,
+    second,
+    siemens,
+)
+
+from .neurons import get_model, model_values
+from .params import CircuitParams
+
+__all__ = ["Structure", "structure_of", "build_network", "POPULATIONS"]
+
+POPULATIONS = ("pn", "kc", "apl", "mbon", "dan")
+#: Time step of the KC current-noise update (the OU update is exact for any step).
+NOISE_DT_STEPS = 5
+#: Time step of the plasticity update and of the DAN drive.
+LEARNING_DT = 1 * ms
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What determines the generated code; its ``key`` names the compiled artifact."""
+
+    n_glomeruli: int
+    pns_per_glomerulus: int
+    n_kc: int
+    kc_in_degree: int
+    n_mbon: int
+    apl_compartments: int
+    neurons: tuple  # ((population, model name, model definition hash), ...)
+    dt_us: int
+    stimulus_dt_us: int
+    duration_ms: float
+    batch: int
+    record_spikes: bool = False
+    plastic: bool = False
+
+    @property
+    def n_pn(self) -> int:
+        return self.n_glomeruli * self.pns_per_glomerulus
+
+    @property
+    def n_stimulus_bins(self) -> int:
+        return int(round(self.duration_ms * 1000 / self.stimulus_dt_us)) + 1
+
+    @property
+    def key(self) -> str:
+        from . import __version__
+        import brian2
+
+        text = json.dumps([asdict(self), __version__, brian2.__version__], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _model_hash(name: str) -> str:
+    model = get_model(name)
+    text = json.dumps(asdict(model), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def structure_of(params: CircuitParams, *, batch: int, duration=None, record_spikes=False,
+                 plastic=False) -> Structure:
+    """The structure needed to run ``params`` with ``batch`` slots of ``duration`` each."""
+    net, proto = params.network, params.protocol
+    duration = proto.duration if duration is None else duration
+    neurons = tuple((pop, getattr(params, pop).neuron, _model_hash(getattr(params, pop).neuron))
+                    for pop in POPULATIONS)
+    return Structure(
+        n_glomeruli=net.n_glomeruli, pns_per_glomerulus=net.pns_per_glomerulus, n_kc=net.n_kc,
+        kc_in_degree=net.kc_in_degree, n_mbon=net.n_mbon,
+        apl_compartments=params.li.apl_compartments, neurons=neurons,
+        dt_us=int(round(float(net.dt / ms) * 1000)),
+        stimulus_dt_us=int(round(float(proto.stimulus_dt / ms) * 1000)),
+        duration_ms=round(float(duration / ms), 6), batch=int(batch),
+        record_spikes=bool(record_spikes), plastic=bool(plastic))
+
+
+def _shared(names_units: dict) -> str:
+    return "\n".join(f"{name} : {unit} (shared, constant)" for name, unit in names_units.items())
+
+
+def _unit_name(value) -> str:
+    from brian2 import get_unit
+
+    return "1" if not hasattr(value, "dim") or value.dim.is_dimensionless else repr(
+        get_unit(value.dim)).replace("metre", "meter")
+
+
+def _population(name: str, size: int, params: CircuitParams, extra_eqs: str, synaptic: str,
+                extra_reset: str = "", method_override=None) -> NeuronGroup:
+    """A NeuronGroup from the population's neuron model plus the circuit's additions.
+
+    Every model parameter becomes a shared variable (so it is set per run, not compiled in).
+    """
+    pop = getattr(params, name)
+    model = get_model(pop.neuron)
+    values = model_values(model, params, pop)
+    units = {symbol: _unit_name(value) for symbol, value in values.items()}
+    synaptic_units = {"E_exc": "volt", "E_inh": "volt", "tau_exc": "second", "tau_inh": "second"}
+    equations = "\n".join([
+        model.equations,
+        f"I_syn = {synaptic} : amp",
+        "dg_exc/dt = -g_exc / tau_exc : siemens",
+        "dg_inh/dt = -g_inh / tau_inh : siemens",
+        _shared({**units, **synaptic_units}),
+        "slot : integer (constant)",
+        extra_eqs,
+    ])
+    group = NeuronGroup(size, equations, threshold=model.threshold,
+                        reset=model.reset + "\n" + extra_reset,
+                        refractory=model.refractory, method=method_override or model.method,
+                        name=name, namespace={})
+    return group
+
+
+def build_network(params: CircuitParams, structure: Structure):
+    """Create (in the active device) the network of ``structure`` and return its handles.
+
+    ``params`` only provides the shape of the populations' parameter sets; the values are set
+    per run (see ``flysim.engine.values``). Call between ``set_device('cpp_standalone')`` and
+    ``device.build``.
+    """
+    s = structure
+    B = s.batch
+    dt = s.dt_us * 1e-6 * second
+    n_ta_pn = B * s.n_glomeruli
+
+    orn_rate = TimedArray(np.zeros((s.n_stimulus_bins, n_ta_pn)) * Hz,
+                          dt=s.stimulus_dt_us * 1e-6 * second, name="orn_rate")
+    orn_mean = TimedArray(np.zeros((s.n_stimulus_bins, B)) * Hz,
+                          dt=s.stimulus_dt_us * 1e-6 * second, name="orn_mean")
+    n_learning_bins = int(round(s.duration_ms * ms / LEARNING_DT)) + 1
+    dan_drive = TimedArray(np.zeros((n_learning_bins, B * s.n_mbon)) * Hz, dt=LEARNING_DT,
+                           name="dan_drive")
+
+    # --- PNs: ORN Poisson (or mean) drive, optional LN shunting (divisive normalisation) ---
+    pn = _population(
+        "pn", B * s.n_pn, params,
+        extra_eqs="\n".join([
+            "column : integer (constant)",  # slot * n_glomeruli + glomerulus
+            "g_ln = w_ln * orn_mean(t, slot) / Hz : siemens",
+            _shared({"w_ln": "siemens", "w_orn": "siemens", "n_orn": "1", "poisson_on": "1",
+                     "t_odor_on": "second", "t_odor_off": "second"}),
+            "count_spont : integer", "count_odor : integer",
+        ]),
+        synaptic="g_exc*(E_exc - v) + (g_inh + g_ln)*(E_inh - v)",
+        extra_reset="count_spont += int(t < t_odor_on)\n"
+                    "count_odor += int(t >= t_odor_on and t < t_odor_off)")
+    pn.namespace.update(orn_mean=orn_mean)
+    pn.slot = np.repeat(np.arange(B), s.n_pn)
+    glomerulus = np.tile(np.repeat(np.arange(s.n_glomeruli), s.pns_per_glomerulus), B)
+    pn.column = pn.slot[:] * s.n_glomeruli + glomerulus
+    # Each ORN spike adds w_orn; with poisson_on = 0 the drive is its mean, without fluctuations.
+    pn.namespace.update(orn_rate=orn_rate)
+    pn.run_regularly(
+        "g_exc += w_orn * (poisson_on * poisson(n_orn * orn_rate(t, column) * dt)"
+        " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
+        dt=dt, when="start", name="pn_orn_input")
+
+    # --- KCs: claws, APL feedback (linked conductance), OU current noise, windowed counts ---
+    claws = "\n".join(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree))
+    kc = _population(
+        "kc", B * s.n_kc, params,
+        extra_eqs="\n".join([
+            claws,
+            "g_apl : siemens (linked)",
+            "I_noise : amp",
+            _shared({"w_pn_kc": "siemens", "noise_decay": "1", "noise_sigma": "amp",
+                     "t_odor_on": "second", "t_odor_mid": "second", "t_odor_off": "second",
+                     "rng_seed": "1"}),
+            "count_spont : integer", "count_early : integer", "count_late : integer",
+        ]),
+        synaptic="g_exc*(E_exc - v) + (g_inh + g_apl)*(E_inh - v) + I_noise",
+        extra_reset="count_spont += int(t < t_odor_on)\n"
+                    "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
+                    "count_late += int(t >= t_odor_mid and t < t_odor_off)")
+    kc.slot = np.repeat(np.arange(B), s.n_kc)
+    # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
+    kc.run_regularly("I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2)"
+                     " * randn()", dt=NOISE_DT_STEPS * dt, when="start", name="kc_current_noise")
+
+    # --- APL: one neuron (or compartment) per slot; its output conductance is shared by KCs ---
+    n_comp = s.apl_compartments
+    apl = _population(
+        "apl", B * n_comp, params,
+        extra_eqs="\n".join([
+            "dg_out/dt = -g_out / tau_apl_out : siemens",
+            _shared({"w_kc_apl": "siemens", "w_apl_kc": "siemens", "tau_apl_out": "second"}),
+            "count_odor : integer", "t_odor_on : second (shared, constant)",
+            "t_odor_off : second (shared, constant)",
+        ]),
+        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+        extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)")
+    apl.slot = np.repeat(np.arange(B), n_comp)
+    compartment = np.arange(B * s.n_kc) // (s.n_kc // n_comp)  # contiguous KC blocks
+    kc.g_apl = linked_var(apl, "g_out", index=compartment)
+
+    # --- MBONs and DANs (one DAN per MBON compartment) ---
+    mbon = _population(
+        "mbon", B * s.n_mbon, params,
+        extra_eqs="\n".join([
+            "ddopamine/dt = -dopamine / tau_dopamine : 1",
+            _shared({"w_kc_mbon": "siemens", "tau_dopamine": "second"}),
+        ]),
+        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)")
+    mbon.slot = np.repeat(np.arange(B), s.n_mbon)
+    dan = _population(
+        "dan", B * s.n_mbon, params,
+        extra_eqs=_shared({"w_dan_input": "siemens"}),
+        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)")
+    dan.slot = np.repeat(np.arange(B), s.n_mbon)
+    dan.namespace.update(dan_drive=dan_drive)
+    dan.run_regularly("g_exc += w_dan_input * poisson(dan_drive(t, i) * dt)", dt=dt,
+                      when="start", name="dan_input")
+
+    groups = [pn, kc, apl, mbon, dan]
+
+    # Run-time values (weights, seeds, wiring, stimulus) are applied here, before the synapses
+    # are created and the state is initialised, so both can depend on them.
+    device.apply_run_args()
+    seed_array = device.get_array_name(kc.variables["rng_seed"])
+    device.insert_code("main", f"brian::_random_generators[0].seed((unsigned long) "
+                               f"{seed_array}[0]);")
+    for group in groups:
+        model = get_model(getattr(params, group.name).neuron)
+        for var, expr in model.initial.items():
+            setattr(group, var, expr)
+
+    claw_match = " or ".join(f"claw{c}_post == i" for c in range(s.kc_in_degree))
+    pn_kc = Synapses(pn, kc, on_pre="g_exc_post += w_pn_kc_post", name="pn_kc")
+    pn_kc.connect(j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) "
+                    f"if {claw_match}")
+    kc_apl = Synapses(kc, apl, on_pre="g_exc_post += w_kc_apl_post", name="kc_apl")
+    kc_apl.connect(i=np.arange(B * s.n_kc), j=compartment)
+
+    kc_mbon_model = "w : siemens"
+    kc_mbon_pre = "g_exc_post += w"
+    if s.plastic:
+        kc_mbon_model += """
+        deligibility/dt = -eligibility / tau_eligibility : 1 (event-driven)
+        tau_eligibility : second (shared, constant)
+        learning_rate : 1 (shared, constant)
+        recovery_rate : hertz (shared, constant)
+        """
+        kc_mbon_pre += "\neligibility += 1"
+    kc_mbon = Synapses(kc, mbon, kc_mbon_model, on_pre=kc_mbon_pre, name="kc_mbon")
+    pre = np.repeat(np.arange(B * s.n_kc), s.n_mbon)
+    post = (pre // s.n_kc) * s.n_mbon + np.tile(np.arange(s.n_mbon), B * s.n_kc)
+    kc_mbon.connect(i=pre, j=post)
+    kc_mbon.w = "w_kc_mbon_post"
+    objects = [*groups, pn_kc, kc_apl, kc_mbon]
+    if s.plastic:
+        # Three-factor rule: dw/dt = -eta * e(t) * D(t) * w0 + r * (w0 - w), clipped at 0, with e
+        # the KC's eligibility trace (decayed to now) and D the compartment's dopamine trace.
+        kc_mbon.run_regularly(
+            "w = clip(w + (recovery_rate * (w_kc_mbon_post - w) - learning_rate * w_kc_mbon_post"
+            " * eligibility * exp(-(t - lastupdate) / tau_eligibility) * dopamine_post / second)"
+            f" * {float(LEARNING_DT / second)!r} * second, 0 * nS, 2 * w_kc_mbon_post)",
+            dt=LEARNING_DT, name="kc_mbon_plasticity")
+        dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1", name="dan_mbon")
+        dan_mbon.connect(j="i")
+        objects.append(dan_mbon)
+
+    monitors = {
+        "apl_spikes": SpikeMonitor(apl, name="apl_spikes"),
+        "mbon_spikes": SpikeMonitor(mbon, name="mbon_spikes"),
+    }
+    if s.record_spikes:
+        monitors["kc_spikes"] = SpikeMonitor(kc, name="kc_spikes")
+        monitors["pn_spikes"] = SpikeMonitor(pn, name="pn_spikes")
+    objects.extend(monitors.values())
+
+    network = Network(*objects)
+    return network, {
+        "groups": {g.name: g for g in groups}, "synapses": {"pn_kc": pn_kc, "kc_mbon": kc_mbon},
+        "timed_arrays": {"orn_rate": orn_rate, "orn_mean": orn_mean, "dan_drive": dan_drive},
+        "monitors": monitors, "dt": dt, "units": {"amp": amp, "siemens": siemens, "nS": nS},
+    }

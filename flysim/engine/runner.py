@@ -1,0 +1,75 @@
+"""Run a compiled circuit with new values: write the values, call the binary, read the results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .build import MANIFEST
+
+__all__ = ["CompiledCircuit", "SimulationError"]
+
+
+class SimulationError(RuntimeError):
+    """The compiled simulation failed or produced impossible numbers."""
+
+
+class CompiledCircuit:
+    """A compiled network in the cache; ``run`` executes it with run-time values.
+
+    Scalars are passed on the command line, arrays and TimedArray values as binary files in a
+    fresh results directory, so runs in parallel processes never share files.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.manifest = json.loads((self.directory / MANIFEST).read_text())
+        self.settable = self.manifest["settable"]
+        self.outputs = self.manifest["outputs"]
+        self.timed_arrays = self.manifest["timed_arrays"]
+
+    @property
+    def key(self) -> str:
+        return self.manifest["key"]
+
+    def _argument(self, name, value, folder: Path) -> str:
+        if name in self.timed_arrays:
+            spec = self.timed_arrays[name]
+            array = np.ascontiguousarray(value, dtype=spec["dtype"])
+            if list(array.shape) != spec["shape"]:
+                raise ValueError(f"stimulus '{name}' must have shape {spec['shape']}, "
+                                 f"got {list(array.shape)}")
+            path = folder / f"{name}.bin"
+            array.tofile(path)
+            return f"{spec['cli_name']}.values={path}"
+        if name not in self.settable:
+            raise KeyError(f"'{name}' is not a run-time variable of this circuit")
+        spec = self.settable[name]
+        array = np.asarray(value, dtype=spec["dtype"])
+        if array.size == 1 and array.ndim <= 1:
+            return f"{name}={array.reshape(()).item()!r}"
+        if array.size != spec["size"]:
+            raise ValueError(f"'{name}' needs {spec['size']} values, got {array.size}")
+        path = folder / f"{name}.bin"
+        array.tofile(path)
+        return f"{name}={path}"
+
+    def run(self, values: dict, outputs: list[str]) -> dict[str, np.ndarray]:
+        """Run once with ``values`` ({'group.var' or timed-array name: value}); read ``outputs``."""
+        with tempfile.TemporaryDirectory(prefix="flysim-run-") as tmp:
+            folder = Path(tmp)
+            results = folder / "results"
+            results.mkdir()
+            args = [str(self.directory / "main"), "--results_dir", f"{results}/"]
+            args += [self._argument(name, value, folder) for name, value in values.items()]
+            proc = subprocess.run(args, cwd=self.directory, capture_output=True, text=True)
+            if proc.returncode != 0:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+                raise SimulationError(f"simulation binary failed (exit {proc.returncode}): "
+                                      + " | ".join(tail))
+            return {name: np.fromfile(results / self.outputs[name]["file"],
+                                      dtype=self.outputs[name]["dtype"]) for name in outputs}

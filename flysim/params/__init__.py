@@ -1,0 +1,24 @@
+"""Circuit parameters: typed, frozen, with units; presets in ``models/*.toml``."""
+
+from .io import dump_params, list_presets, load_params, params_from_dict, params_to_dict
+from .overrides import get_path, known_paths, with_overrides
+from .schema import (
+    AdaptationParams,
+    CircuitParams,
+    KvParams,
+    LateralInhibitionParams,
+    LearningParams,
+    NetworkParams,
+    NeuronParams,
+    OrnParams,
+    ProtocolParams,
+    WeightParams,
+)
+from .units import ParameterError
+
+__all__ = [
+    "AdaptationParams", "CircuitParams", "KvParams", "LateralInhibitionParams", "LearningParams",
+    "NetworkParams", "NeuronParams", "OrnParams", "ParameterError", "ProtocolParams",
+    "WeightParams", "dump_params", "get_path", "known_paths", "list_presets", "load_params",
+    "params_from_dict", "params_to_dict", "with_overrides",
+]

@@ -1,0 +1,195 @@
+"""The parameter tree of a circuit: one frozen, keyword-only group per population and mechanism.
+
+Defaults are published precedents (sources in the comments and in ``models/drosophila_adult.toml``);
+the preset files are the calibrated values users run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from brian2 import Hz, ms, mV, nS, pF, second
+
+from .fields import ParamGroup, choice, flag, integer, number, quantity
+from .units import ParameterError
+
+__all__ = [
+    "NetworkParams", "ProtocolParams", "OrnParams", "NeuronParams", "WeightParams",
+    "LateralInhibitionParams", "AdaptationParams", "KvParams", "LearningParams", "CircuitParams",
+    "GROUPS",
+]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NetworkParams(ParamGroup):
+    """Sizes of one fly's circuit (per hemisphere) and the integration step."""
+
+    n_glomeruli: int = integer(50, doc="~50 glomeruli (Caron et al. 2013)")
+    pns_per_glomerulus: int = integer(3, doc="~3 sister uniglomerular PNs per glomerulus")
+    n_kc: int = integer(2000, doc="~2000 KCs per hemisphere")
+    kc_in_degree: int = integer(7, doc="claws per KC, each from a distinct glomerulus (Caron 2013)")
+    n_mbon: int = integer(2, doc="MBONs (each with its own DAN-innervated compartment)")
+    dt: object = quantity(0.1 * ms, "ms", positive=True, doc="integration time step")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ProtocolParams(ParamGroup):
+    """Timing of one odor presentation (a trial)."""
+
+    baseline: object = quantity(300 * ms, "ms", positive=True, doc="spontaneous period before the odor")
+    odor_duration: object = quantity(500 * ms, "ms", positive=True, doc="odor on (0.5-1 s, Rapp & Nawrot)")
+    post: object = quantity(200 * ms, "ms", minimum=0 * ms, doc="after odor offset")
+    stimulus_dt: object = quantity(1 * ms, "ms", positive=True, doc="time resolution of the ORN drive")
+
+    @property
+    def duration(self):
+        return self.baseline + self.odor_duration + self.post
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OrnParams(ParamGroup):
+    """Olfactory receptor neurons: the drive of each glomerulus's PNs."""
+
+    spontaneous_rate: object = quantity(8 * Hz, "Hz", minimum=0 * Hz, doc="Hallem & Carlson 2006")
+    n_per_glomerulus: int = integer(40, doc="ORNs converging on one glomerulus")
+    max_rate: object = quantity(300 * Hz, "Hz", positive=True, doc="ORN rates are clipped here")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NeuronParams(ParamGroup):
+    """A population's membrane and synaptic constants (conductance-based; Rapp & Nawrot 2020)."""
+
+    neuron: str = "lif"
+    C: object = quantity(289.5 * pF, "pF", positive=True)
+    tau_m: object = quantity(10 * ms, "ms", positive=True)
+    E_L: object = quantity(-70 * mV, "mV")
+    V_T: object = quantity(-57 * mV, "mV")
+    V_reset: object = quantity(-70 * mV, "mV")
+    refractory: object = quantity(5 * ms, "ms", minimum=0 * ms)
+    E_exc: object = quantity(0 * mV, "mV")
+    E_inh: object = quantity(-75 * mV, "mV")
+    tau_exc: object = quantity(2 * ms, "ms", positive=True)
+    tau_inh: object = quantity(10 * ms, "ms", positive=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.neuron, str) or not self.neuron:
+            raise ParameterError(f"parameter 'neuron' must be a model name, got {self.neuron!r}")
+        if not self.V_reset < self.V_T:
+            raise ParameterError(
+                f"parameter 'V_reset' ({self.V_reset}) must be below 'V_T' ({self.V_T})")
+
+    @property
+    def g_L(self):
+        return self.C / self.tau_m
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WeightParams(ParamGroup):
+    """Conductance increments per presynaptic spike."""
+
+    orn_pn: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="per ORN spike (calibrated)")
+    pn_kc: object = quantity(6 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)")
+    kc_apl: object = quantity(3 * nS, "nS", minimum=0 * nS, doc="Rapp & Nawrot 2020")
+    apl_kc: object = quantity(25 * nS, "nS", minimum=0 * nS, doc="per APL spike, onto every KC")
+    kc_mbon: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="initial KC->MBON weight")
+    ln_pn: object = quantity(0.05 * nS, "nS", minimum=0 * nS,
+                             doc="AL LN shunt per Hz of mean ORN rate")
+    dan_input: object = quantity(2 * nS, "nS", minimum=0 * nS,
+                                 doc="per reinforcement input spike onto a DAN")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LateralInhibitionParams(ParamGroup):
+    """Lateral inhibition: APL feedback onto KCs and/or antennal-lobe LN normalisation of PNs."""
+
+    enabled: bool = flag(True)
+    strength: float = number(1.0, minimum=0.0, doc="multiplies the inhibitory weights")
+    site: str = choice("apl", ("apl", "ln", "both"), doc="where LI acts")
+    apl_compartments: int = integer(1, doc="1 = global APL; >1 = local APL compartments (Amin 2020)")
+
+    def gain(self, site: str) -> float:
+        return self.strength if self.enabled and self.site in (site, "both") else 0.0
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AdaptationParams(ParamGroup):
+    """Spike-frequency adaptation: a spike-triggered K+ conductance (Rapp & Nawrot 2020)."""
+
+    enabled: bool = flag(True)
+    strength: float = number(1.0, minimum=0.0, doc="multiplies the increment")
+    increment: object = quantity(5 * nS, "nS", minimum=0 * nS)
+    tau: object = quantity(200 * ms, "ms", positive=True)
+    reversal: object = quantity(-90 * mV, "mV")
+
+    @property
+    def effective_increment(self):
+        return self.increment * (self.strength if self.enabled else 0.0)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class KvParams(ParamGroup):
+    """KvLIF's auxiliary K+ conductance (a reading of Yang et al. 2026; see models/neurons/kvlif.toml)."""
+
+    g_max: object = quantity(20 * nS, "nS", minimum=0 * nS, doc="voltage-gated part, fully open")
+    tau: object = quantity(20 * ms, "ms", positive=True, doc="activation time constant")
+    V_half: object = quantity(-60 * mV, "mV", doc="half-activation voltage")
+    slope: object = quantity(4 * mV, "mV", positive=True, doc="activation slope factor")
+    increment: object = quantity(2 * nS, "nS", minimum=0 * nS, doc="spike-triggered increment")
+    reset_depth: object = quantity(10 * mV, "mV", minimum=0 * mV, doc="extra reset depth at full g")
+    reversal: object = quantity(-90 * mV, "mV")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LearningParams(ParamGroup):
+    """Three-factor plasticity at KC->MBON synapses (after Jurgensen et al. 2024)."""
+
+    tau_eligibility: object = quantity(1 * second, "second", positive=True, doc="KC trace")
+    tau_dopamine: object = quantity(100 * ms, "ms", positive=True, doc="DAN signal trace")
+    learning_rate: float = number(0.5, minimum=0.0, doc="depression per unit trace x dopamine")
+    recovery_rate: object = quantity(0 * Hz, "Hz", minimum=0 * Hz, doc="slow pull back to w0")
+    dan_rate: object = quantity(100 * Hz, "Hz", minimum=0 * Hz, doc="DAN drive during reinforcement")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CircuitParams(ParamGroup):
+    """All parameters of a circuit; ``with_overrides`` changes them by dotted path."""
+
+    name: str = "custom"
+    notes: str = ""
+    network: NetworkParams = dataclasses.field(default_factory=NetworkParams)
+    protocol: ProtocolParams = dataclasses.field(default_factory=ProtocolParams)
+    orn: OrnParams = dataclasses.field(default_factory=OrnParams)
+    pn: NeuronParams = dataclasses.field(default_factory=NeuronParams)
+    kc: NeuronParams = dataclasses.field(default_factory=lambda: NeuronParams(neuron="sfa_lif"))
+    apl: NeuronParams = dataclasses.field(default_factory=NeuronParams)
+    mbon: NeuronParams = dataclasses.field(default_factory=NeuronParams)
+    dan: NeuronParams = dataclasses.field(default_factory=NeuronParams)
+    weights: WeightParams = dataclasses.field(default_factory=WeightParams)
+    li: LateralInhibitionParams = dataclasses.field(default_factory=LateralInhibitionParams)
+    sfa: AdaptationParams = dataclasses.field(default_factory=AdaptationParams)
+    kvlif: KvParams = dataclasses.field(default_factory=KvParams)
+    learning: LearningParams = dataclasses.field(default_factory=LearningParams)
+
+    def __post_init__(self):
+        net = self.network
+        if net.kc_in_degree > net.n_glomeruli:
+            raise ParameterError(
+                f"parameter 'network.kc_in_degree' ({net.kc_in_degree}) exceeds "
+                f"'network.n_glomeruli' ({net.n_glomeruli}): each claw needs a distinct glomerulus")
+        if net.n_kc % self.li.apl_compartments:
+            raise ParameterError(
+                f"parameter 'li.apl_compartments' ({self.li.apl_compartments}) must divide "
+                f"'network.n_kc' ({net.n_kc})")
+        if self.protocol.stimulus_dt < net.dt:
+            raise ParameterError("parameter 'protocol.stimulus_dt' must be >= 'network.dt'")
+
+    @property
+    def n_pn(self) -> int:
+        return self.network.n_glomeruli * self.network.pns_per_glomerulus
+
+
+#: group name -> class, for reading TOML and resolving dotted paths
+GROUPS = {f.name: f.default_factory().__class__ if f.default_factory is not dataclasses.MISSING
+          else None for f in dataclasses.fields(CircuitParams) if f.name not in ("name", "notes")}

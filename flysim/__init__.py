@@ -14,7 +14,7 @@ _LAZY = {
     "with_overrides": "flysim.params",
     "CircuitParams": "flysim.params",
     "Noise": "flysim.noise",
-    "simulate": "flysim.simulate",
+    "simulate": "flysim.simulation",
     "odors": "flysim.odors",
     "analysis": "flysim.analysis",
     "adapters": "flysim.adapters",
@@ -27,6 +27,7 @@ def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'flysim' has no attribute {name!r}")
     module = import_module(_LAZY[name])
+    # A name that is itself a module (odors, analysis, adapters) is returned as the module.
     value = module if module.__name__ == f"flysim.{name}" else getattr(module, name)
     globals()[name] = value
     return value

@@ -186,14 +186,12 @@ _SPONTANEOUS_NAMES = {"spontaneous", "spontaneous rate", "spontaneous firing rat
 
 def _read_text(path: Path) -> str:
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            return text
-    raise OdorTableError(f"odor table '{path}' is not UTF-8 or UTF-16 text; re-save it as UTF-8")
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise OdorTableError(f"odor table '{path}' is not UTF-8 (or UTF-16 with a BOM) text; "
+                             "re-save it as UTF-8") from None
 
 
 def _number(text: str):

@@ -133,10 +133,10 @@ class KvParams(ParamGroup):
     """KvLIF's auxiliary K+ conductance (a reading of Yang et al. 2026; see models/neurons/kvlif.toml)."""
 
     g_max: object = quantity(20 * nS, "nS", minimum=0 * nS, doc="voltage-gated part, fully open")
-    tau: object = quantity(20 * ms, "ms", positive=True, doc="activation time constant")
+    tau: object = quantity(50 * ms, "ms", positive=True, doc="activation time constant")
     V_half: object = quantity(-60 * mV, "mV", doc="half-activation voltage")
     slope: object = quantity(4 * mV, "mV", positive=True, doc="activation slope factor")
-    increment: object = quantity(2 * nS, "nS", minimum=0 * nS, doc="spike-triggered increment")
+    increment: object = quantity(8 * nS, "nS", minimum=0 * nS, doc="spike-triggered increment")
     reset_depth: object = quantity(10 * mV, "mV", minimum=0 * mV, doc="extra reset depth at full g")
     reversal: object = quantity(-90 * mV, "mV")
 

@@ -1,0 +1,127 @@
+"""Command line: ``flysim demo``, ``flysim run CONFIG.toml --out FILE.nc``, ``flysim info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _summary(ds) -> str:
+    import numpy as np
+
+    counts = ds.kc_spike_count
+    odor_s = float(np.diff(__import__("json").loads(ds.attrs["odor_window_s"]))[0])
+    rows = [
+        ("KC coding level (fraction responding)", f"{float((counts > 0).mean()):.3f}"),
+        ("KC odor-evoked rate (Hz)", f"{float(counts.mean()) / odor_s:.2f}"),
+        ("KC spontaneous rate (Hz)", f"{float(ds.kc_spont_count.mean()) / 0.3:.3f}"),
+        ("PN odor-evoked rate (Hz)", f"{float(ds.pn_spike_count.mean()) / odor_s:.1f}"),
+        ("APL rate during odor (Hz)", f"{float(ds.apl_activity.mean()):.1f}"),
+        ("late/early KC rate", f"{float(ds.kc_spike_count_late.sum() / max(1, int(ds.kc_spike_count_early.sum()))):.3f}"),
+        ("compile + run wall time (s)", f"{ds.attrs['wall_seconds']:.1f} "
+                                        f"(compile/cache {ds.attrs['compile_seconds']:.1f})"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def _run_config(path: Path, out: Path | None):
+    from . import Noise, load_params, simulate, with_overrides
+    from .odors import from_table, synthetic_panel
+    from brian2 import ms, pA
+
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"config file '{path}' does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"config file '{path}' is not valid TOML: {error}") from None
+    known = {"preset", "overrides", "odors", "noise", "n_trials", "seed", "out"}
+    unknown = set(config) - known
+    if unknown:
+        raise ValueError(f"config '{path}': unknown keys {sorted(unknown)} (known: {sorted(known)})")
+    params = load_params(config.get("preset", "drosophila_adult"))
+    params = with_overrides(params, config.get("overrides", {}))
+    odors = config.get("odors", {"synthetic": 10, "seed": 0})
+    if "table" in odors:
+        panel = from_table((path.parent / odors["table"]).resolve())
+    else:
+        panel = synthetic_panel(int(odors.get("synthetic", 10)),
+                                n_glomeruli=params.network.n_glomeruli,
+                                seed=int(odors.get("seed", 0)))
+    noise_cfg = dict(config.get("noise", {}))
+    for key, unit in (("kc_current_sigma_pA", pA), ("onset_jitter_ms", ms),
+                      ("kc_current_tau_ms", ms), ("input_tau_ms", ms)):
+        if key in noise_cfg:
+            noise_cfg[key.rsplit("_", 1)[0]] = noise_cfg.pop(key) * unit
+    noise = Noise(**noise_cfg)
+    ds = simulate(params, panel, n_trials=int(config.get("n_trials", 1)), noise=noise,
+                  seed=config.get("seed", 0), progress=True)
+    out = out or (path.parent / config["out"] if "out" in config else None)
+    if out is not None:
+        ds.to_netcdf(out)
+    return ds, out
+
+
+def _demo(out: Path):
+    from . import Noise, load_params, simulate
+    from .odors import synthetic_panel
+
+    params = load_params("drosophila_adult")
+    panel = synthetic_panel(10, seed=0)
+    print(f"flysim demo: {params.name} circuit ({params.n_pn} PNs, {params.network.n_kc} KCs), "
+          f"{len(panel)} synthetic odors, Poisson input; compiling on first use (~30-60 s)")
+    ds = simulate(params, panel, noise=Noise(seed=0), seed=0, progress=True)
+    ds.to_netcdf(out)
+    print(_summary(ds))
+    print(f"  written: {out}")
+
+
+def _info():
+    from importlib import metadata
+
+    from .engine import cache_dir
+
+    for package in ("flysim", "brian2", "numpy", "scipy", "xarray"):
+        try:
+            print(f"{package:8} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            print(f"{package:8} not installed")
+    root = cache_dir()
+    builds = sorted(p for p in root.iterdir() if (p / "flysim_manifest.json").is_file())
+    print(f"cache    {root} ({len(builds)} compiled circuits)")
+    for build in builds:
+        print(f"  {build.name}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="flysim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="simulate the default circuit on 10 odors and summarise")
+    demo.add_argument("--out", type=Path, default=Path("flysim_demo.nc"))
+    run = sub.add_parser("run", help="simulate what a config TOML describes")
+    run.add_argument("config", type=Path)
+    run.add_argument("--out", type=Path, default=None, help="netCDF output file")
+    sub.add_parser("info", help="versions, cache location, compiled circuits")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            _demo(args.out)
+        elif args.command == "run":
+            ds, out = _run_config(args.config, args.out)
+            print(_summary(ds))
+            print(f"  written: {out}" if out else "  (no --out given: nothing written)")
+        elif args.command == "info":
+            _info()
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        print(f"flysim: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The engine on the tiny preset: outputs, reproducibility, seeds, compile-once."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from brian2 import ms, nS, pA
+
+from flysim import Noise, simulate, with_overrides
+from flysim.engine import compilation_count
+from flysim.odors import synthetic_panel
+from flysim.params import params_from_dict
+
+
+@pytest.fixture(scope="module")
+def base_run(tiny, tiny_panel):
+    return simulate(tiny, tiny_panel, n_trials=2, seed=1, noise=Noise(seed=5))
+
+
+def test_dataset_layout(base_run, tiny):
+    ds = base_run
+    assert ds.kc_spike_count.dims == ("odor", "trial", "kc")
+    assert ds.kc_spike_count.shape == (6, 2, tiny.network.n_kc)
+    assert ds.pn_spike_count.dims == ("odor", "trial", "pn")
+    assert ds.mbon_rate.dims == ("odor", "trial", "mbon", "time")
+    assert ds.apl_activity.dims == ("odor", "trial", "time")
+    for name in ("kc_spike_count", "pn_spike_count", "mbon_rate", "apl_activity"):
+        assert "units" in ds[name].attrs
+    assert params_from_dict(json.loads(ds.attrs["params"])) == tiny
+    assert json.loads(ds.attrs["wiring_seeds"]) == [1]
+    assert Noise.from_dict(json.loads(ds.attrs["noise"])) == Noise(seed=5)
+    assert {"flysim", "brian2", "numpy"} <= set(json.loads(ds.attrs["versions"]))
+
+
+def test_wiring_matches_claws(base_run, tiny):
+    claws = base_run.kc_claw_glomerulus.values
+    assert claws.shape == (tiny.network.n_kc, tiny.network.kc_in_degree)
+    assert all(len(set(row)) == len(row) for row in claws)  # distinct glomeruli per KC
+    pns = base_run.kc_claw_pn.values
+    assert np.array_equal(pns // tiny.network.pns_per_glomerulus, claws)
+
+
+def test_netcdf_round_trip(base_run, tmp_path):
+    path = tmp_path / "run.nc"
+    base_run.to_netcdf(path)
+    loaded = xr.open_dataset(path)
+    assert np.array_equal(loaded.kc_spike_count.values, base_run.kc_spike_count.values)
+    assert loaded.attrs["params"] == base_run.attrs["params"]
+
+
+def test_same_seeds_bit_identical(base_run, tiny, tiny_panel):
+    again = simulate(tiny, tiny_panel, n_trials=2, seed=1, noise=Noise(seed=5))
+    assert np.array_equal(again.kc_spike_count.values, base_run.kc_spike_count.values)
+    assert np.array_equal(again.pn_spike_count.values, base_run.pn_spike_count.values)
+
+
+def test_noise_seed_changes_spikes_but_not_wiring(base_run, tiny, tiny_panel):
+    other = simulate(tiny, tiny_panel, n_trials=2, seed=1, noise=Noise(seed=6))
+    assert not np.array_equal(other.pn_spike_count.values, base_run.pn_spike_count.values)
+    assert np.array_equal(other.kc_claw_pn.values, base_run.kc_claw_pn.values)
+    other_fly = simulate(tiny, tiny_panel, n_trials=2, seed=2, noise=Noise(seed=5))
+    assert not np.array_equal(other_fly.kc_claw_pn.values, base_run.kc_claw_pn.values)
+    # the input's Poisson draws belong to the noise seed, not the wiring seed
+    assert not np.array_equal(other_fly.kc_spike_count.values, base_run.kc_spike_count.values)
+
+
+def test_zero_noise_is_deterministic(tiny, tiny_panel):
+    quiet = Noise(poisson_input=False, seed=1)
+    a = simulate(tiny, tiny_panel.select(tiny_panel.names[:2]), noise=quiet, n_trials=2)
+    b = simulate(tiny, tiny_panel.select(tiny_panel.names[:2]), noise=Noise(
+        poisson_input=False, seed=2), n_trials=2)
+    # without any noise source, trials and noise seeds give identical spikes
+    assert np.array_equal(a.kc_spike_count.values, b.kc_spike_count.values)
+    assert np.array_equal(a.kc_spike_count.isel(trial=0).values,
+                          a.kc_spike_count.isel(trial=1).values)
+
+
+def test_loop_compiles_once(tiny):
+    before = compilation_count()
+    panels = [synthetic_panel(3, n_glomeruli=20, seed=s) for s in range(10)]
+    for k in range(10):
+        params = with_overrides(tiny, {"li.strength": 0.2 * k, "sfa.strength": 0.1 * k,
+                                       "weights.pn_kc": (5 + 0.1 * k) * nS})
+        noise = Noise(input_sigma=2.0 * k, kc_current_sigma=2 * k * pA, onset_jitter=k * ms,
+                      background=0.05 * k, seed=k)
+        simulate(params, panels[k], noise=noise, seed=k)
+    assert compilation_count() - before <= 1  # one build at most (zero if already cached)
+
+
+def test_several_flies_and_adapted_panel(tiny):
+    panel = synthetic_panel(2, n_glomeruli=12, seed=0)
+    ds = simulate(tiny, panel, seed=[3, 4])
+    assert ds.kc_spike_count.dims == ("fly", "odor", "trial", "kc")
+    assert ds.sizes["pn"] == 12 * tiny.network.pns_per_glomerulus
+    assert "12 glomeruli" in ds.attrs["adapted"]
+
+
+@pytest.mark.parametrize("kwargs, error, fragment", [
+    ({"n_trials": 0}, ValueError, "n_trials"),
+    ({"seed": -1}, ValueError, "seed"),
+    ({"seed": [1, 1]}, ValueError, "distinct"),
+    ({"noise": "loud"}, TypeError, "flysim.Noise"),
+    ({"batch_size": 0}, ValueError, "batch_size"),
+])
+def test_bad_arguments(tiny, tiny_panel, kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        simulate(tiny, tiny_panel, **kwargs)
+
+
+def test_bad_noise():
+    with pytest.raises(ValueError, match="input_sigma"):
+        Noise(input_sigma=-1)
+    with pytest.raises(ValueError, match="kc_current_sigma"):
+        Noise(kc_current_sigma=5 * ms)
+    with pytest.raises(ValueError, match="seed"):
+        Noise(seed=1.5)

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from brian2 import (
     Hz,
-    NeuronGroup,
     Network,
+    NeuronGroup,
     SpikeMonitor,
     Synapses,
     TimedArray,
@@ -77,8 +77,9 @@ class Structure:
 
     @property
     def key(self) -> str:
-        from . import __version__
         import brian2
+
+        from . import __version__
 
         text = json.dumps([asdict(self), __version__, brian2.__version__], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -90,21 +91,31 @@ def _model_hash(name: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def structure_of(params: CircuitParams, *, batch: int, duration=None, record_spikes=False,
-                 plastic=False) -> Structure:
+def structure_of(
+    params: CircuitParams, *, batch: int, duration=None, record_spikes=False, plastic=False
+) -> Structure:
     """The structure needed to run ``params`` with ``batch`` slots of ``duration`` each."""
     net, proto = params.network, params.protocol
     duration = proto.duration if duration is None else duration
-    neurons = tuple((pop, getattr(params, pop).neuron, _model_hash(getattr(params, pop).neuron))
-                    for pop in POPULATIONS)
+    neurons = tuple(
+        (pop, getattr(params, pop).neuron, _model_hash(getattr(params, pop).neuron))
+        for pop in POPULATIONS
+    )
     return Structure(
-        n_glomeruli=net.n_glomeruli, pns_per_glomerulus=net.pns_per_glomerulus, n_kc=net.n_kc,
-        kc_in_degree=net.kc_in_degree, n_mbon=net.n_mbon,
-        apl_compartments=params.li.apl_compartments, neurons=neurons,
+        n_glomeruli=net.n_glomeruli,
+        pns_per_glomerulus=net.pns_per_glomerulus,
+        n_kc=net.n_kc,
+        kc_in_degree=net.kc_in_degree,
+        n_mbon=net.n_mbon,
+        apl_compartments=params.li.apl_compartments,
+        neurons=neurons,
         dt_us=int(round(float(net.dt / ms) * 1000)),
         stimulus_dt_us=int(round(float(proto.stimulus_dt / ms) * 1000)),
-        duration_ms=round(float(duration / ms), 6), batch=int(batch),
-        record_spikes=bool(record_spikes), plastic=bool(plastic))
+        duration_ms=round(float(duration / ms), 6),
+        batch=int(batch),
+        record_spikes=bool(record_spikes),
+        plastic=bool(plastic),
+    )
 
 
 def _shared(names_units: dict) -> str:
@@ -114,12 +125,22 @@ def _shared(names_units: dict) -> str:
 def _unit_name(value) -> str:
     from brian2 import get_unit
 
-    return "1" if not hasattr(value, "dim") or value.dim.is_dimensionless else repr(
-        get_unit(value.dim)).replace("metre", "meter")
+    return (
+        "1"
+        if not hasattr(value, "dim") or value.dim.is_dimensionless
+        else repr(get_unit(value.dim)).replace("metre", "meter")
+    )
 
 
-def _population(name: str, size: int, params: CircuitParams, extra_eqs: str, synaptic: str,
-                extra_reset: str = "", method_override=None) -> NeuronGroup:
+def _population(
+    name: str,
+    size: int,
+    params: CircuitParams,
+    extra_eqs: str,
+    synaptic: str,
+    extra_reset: str = "",
+    method_override=None,
+) -> NeuronGroup:
     """A NeuronGroup from the population's neuron model plus the circuit's additions.
 
     Every model parameter becomes a shared variable (so it is set per run, not compiled in).
@@ -129,19 +150,27 @@ def _population(name: str, size: int, params: CircuitParams, extra_eqs: str, syn
     values = model_values(model, params, pop)
     units = {symbol: _unit_name(value) for symbol, value in values.items()}
     synaptic_units = {"E_exc": "volt", "E_inh": "volt", "tau_exc": "second", "tau_inh": "second"}
-    equations = "\n".join([
-        model.equations,
-        f"I_syn = {synaptic} : amp",
-        "dg_exc/dt = -g_exc / tau_exc : siemens",
-        "dg_inh/dt = -g_inh / tau_inh : siemens",
-        _shared({**units, **synaptic_units}),
-        "slot : integer (constant)",
-        extra_eqs,
-    ])
-    group = NeuronGroup(size, equations, threshold=model.threshold,
-                        reset=model.reset + "\n" + extra_reset,
-                        refractory=model.refractory, method=method_override or model.method,
-                        name=name, namespace={})
+    equations = "\n".join(
+        [
+            model.equations,
+            f"I_syn = {synaptic} : amp",
+            "dg_exc/dt = -g_exc / tau_exc : siemens",
+            "dg_inh/dt = -g_inh / tau_inh : siemens",
+            _shared({**units, **synaptic_units}),
+            "slot : integer (constant)",
+            extra_eqs,
+        ]
+    )
+    group = NeuronGroup(
+        size,
+        equations,
+        threshold=model.threshold,
+        reset=model.reset + "\n" + extra_reset,
+        refractory=model.refractory,
+        method=method_override or model.method,
+        name=name,
+        namespace={},
+    )
     return group
 
 
@@ -157,27 +186,46 @@ def build_network(params: CircuitParams, structure: Structure):
     dt = s.dt_us * 1e-6 * second
     n_ta_pn = B * s.n_glomeruli
 
-    orn_rate = TimedArray(np.zeros((s.n_stimulus_bins, n_ta_pn)) * Hz,
-                          dt=s.stimulus_dt_us * 1e-6 * second, name="orn_rate")
-    orn_mean = TimedArray(np.zeros((s.n_stimulus_bins, B)) * Hz,
-                          dt=s.stimulus_dt_us * 1e-6 * second, name="orn_mean")
+    orn_rate = TimedArray(
+        np.zeros((s.n_stimulus_bins, n_ta_pn)) * Hz,
+        dt=s.stimulus_dt_us * 1e-6 * second,
+        name="orn_rate",
+    )
+    orn_mean = TimedArray(
+        np.zeros((s.n_stimulus_bins, B)) * Hz, dt=s.stimulus_dt_us * 1e-6 * second, name="orn_mean"
+    )
     n_learning_bins = int(round(s.duration_ms * ms / LEARNING_DT)) + 1
-    dan_drive = TimedArray(np.zeros((n_learning_bins, B * s.n_mbon)) * Hz, dt=LEARNING_DT,
-                           name="dan_drive")
+    dan_drive = TimedArray(
+        np.zeros((n_learning_bins, B * s.n_mbon)) * Hz, dt=LEARNING_DT, name="dan_drive"
+    )
 
     # --- PNs: ORN Poisson (or mean) drive, optional LN shunting (divisive normalisation) ---
     pn = _population(
-        "pn", B * s.n_pn, params,
-        extra_eqs="\n".join([
-            "column : integer (constant)",  # slot * n_glomeruli + glomerulus
-            "g_ln = w_ln * orn_mean(t, slot) / Hz : siemens",
-            _shared({"w_ln": "siemens", "w_orn": "siemens", "n_orn": "1", "poisson_on": "1",
-                     "t_odor_on": "second", "t_odor_off": "second"}),
-            "count_spont : integer", "count_odor : integer",
-        ]),
+        "pn",
+        B * s.n_pn,
+        params,
+        extra_eqs="\n".join(
+            [
+                "column : integer (constant)",  # slot * n_glomeruli + glomerulus
+                "g_ln = w_ln * orn_mean(t, slot) / Hz : siemens",
+                _shared(
+                    {
+                        "w_ln": "siemens",
+                        "w_orn": "siemens",
+                        "n_orn": "1",
+                        "poisson_on": "1",
+                        "t_odor_on": "second",
+                        "t_odor_off": "second",
+                    }
+                ),
+                "count_spont : integer",
+                "count_odor : integer",
+            ]
+        ),
         synaptic="g_exc*(E_exc - v) + (g_inh + g_ln)*(E_inh - v)",
         extra_reset="count_spont += int(t < t_odor_on)\n"
-                    "count_odor += int(t >= t_odor_on and t < t_odor_off)")
+        "count_odor += int(t >= t_odor_on and t < t_odor_off)",
+    )
     pn.namespace.update(orn_mean=orn_mean)
     pn.slot = np.repeat(np.arange(B), s.n_pn)
     glomerulus = np.tile(np.repeat(np.arange(s.n_glomeruli), s.pns_per_glomerulus), B)
@@ -187,63 +235,103 @@ def build_network(params: CircuitParams, structure: Structure):
     pn.run_regularly(
         "g_exc += w_orn * (poisson_on * poisson(n_orn * orn_rate(t, column) * dt)"
         " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
-        dt=dt, when="start", name="pn_orn_input")
+        dt=dt,
+        when="start",
+        name="pn_orn_input",
+    )
 
     # --- KCs: claws, APL feedback (linked conductance), OU current noise, windowed counts ---
     claws = "\n".join(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree))
     kc = _population(
-        "kc", B * s.n_kc, params,
-        extra_eqs="\n".join([
-            claws,
-            "g_apl : siemens (linked)",
-            "I_noise : amp",
-            _shared({"w_pn_kc": "siemens", "noise_decay": "1", "noise_sigma": "amp",
-                     "t_odor_on": "second", "t_odor_mid": "second", "t_odor_off": "second",
-                     "rng_seed": "1"}),
-            "count_spont : integer", "count_early : integer", "count_late : integer",
-        ]),
+        "kc",
+        B * s.n_kc,
+        params,
+        extra_eqs="\n".join(
+            [
+                claws,
+                "g_apl : siemens (linked)",
+                "I_noise : amp",
+                _shared(
+                    {
+                        "w_pn_kc": "siemens",
+                        "noise_decay": "1",
+                        "noise_sigma": "amp",
+                        "t_odor_on": "second",
+                        "t_odor_mid": "second",
+                        "t_odor_off": "second",
+                        "rng_seed": "1",
+                    }
+                ),
+                "count_spont : integer",
+                "count_early : integer",
+                "count_late : integer",
+            ]
+        ),
         synaptic="g_exc*(E_exc - v) + (g_inh + g_apl)*(E_inh - v) + I_noise",
         extra_reset="count_spont += int(t < t_odor_on)\n"
-                    "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
-                    "count_late += int(t >= t_odor_mid and t < t_odor_off)")
+        "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
+        "count_late += int(t >= t_odor_mid and t < t_odor_off)",
+    )
     kc.slot = np.repeat(np.arange(B), s.n_kc)
     # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
-    kc.run_regularly("I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2)"
-                     " * randn()", dt=NOISE_DT_STEPS * dt, when="start", name="kc_current_noise")
+    kc.run_regularly(
+        "I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2) * randn()",
+        dt=NOISE_DT_STEPS * dt,
+        when="start",
+        name="kc_current_noise",
+    )
 
     # --- APL: one neuron (or compartment) per slot; its output conductance is shared by KCs ---
     n_comp = s.apl_compartments
     apl = _population(
-        "apl", B * n_comp, params,
-        extra_eqs="\n".join([
-            "dg_out/dt = -g_out / tau_apl_out : siemens",
-            _shared({"w_kc_apl": "siemens", "w_apl_kc": "siemens", "tau_apl_out": "second"}),
-            "count_odor : integer", "t_odor_on : second (shared, constant)",
-            "t_odor_off : second (shared, constant)",
-        ]),
+        "apl",
+        B * n_comp,
+        params,
+        extra_eqs="\n".join(
+            [
+                "dg_out/dt = -g_out / tau_apl_out : siemens",
+                _shared({"w_kc_apl": "siemens", "w_apl_kc": "siemens", "tau_apl_out": "second"}),
+                "count_odor : integer",
+                "t_odor_on : second (shared, constant)",
+                "t_odor_off : second (shared, constant)",
+            ]
+        ),
         synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
-        extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)")
+        extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
+    )
     apl.slot = np.repeat(np.arange(B), n_comp)
     compartment = np.arange(B * s.n_kc) // (s.n_kc // n_comp)  # contiguous KC blocks
     kc.g_apl = linked_var(apl, "g_out", index=compartment)
 
     # --- MBONs and DANs (one DAN per MBON compartment) ---
     mbon = _population(
-        "mbon", B * s.n_mbon, params,
-        extra_eqs="\n".join([
-            "ddopamine/dt = -dopamine / tau_dopamine : 1",
-            _shared({"w_kc_mbon": "siemens", "tau_dopamine": "second"}),
-        ]),
-        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)")
+        "mbon",
+        B * s.n_mbon,
+        params,
+        extra_eqs="\n".join(
+            [
+                "ddopamine/dt = -dopamine / tau_dopamine : 1",
+                _shared({"w_kc_mbon": "siemens", "tau_dopamine": "second"}),
+            ]
+        ),
+        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+    )
     mbon.slot = np.repeat(np.arange(B), s.n_mbon)
     dan = _population(
-        "dan", B * s.n_mbon, params,
+        "dan",
+        B * s.n_mbon,
+        params,
         extra_eqs=_shared({"w_dan_input": "siemens"}),
-        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)")
+        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+    )
     dan.slot = np.repeat(np.arange(B), s.n_mbon)
     dan.namespace.update(dan_drive=dan_drive)
-    dan.run_regularly("g_exc += w_dan_input * poisson(dan_drive(t, i) * dt)", dt=dt,
-                      when="start", name="dan_input")
+    dan.run_regularly(
+        "g_exc += w_dan_input * poisson(dan_drive(t, i) * dt)",
+        dt=dt,
+        when="start",
+        name="dan_input",
+    )
 
     groups = [pn, kc, apl, mbon, dan]
 
@@ -251,8 +339,9 @@ def build_network(params: CircuitParams, structure: Structure):
     # are created and the state is initialised, so both can depend on them.
     device.apply_run_args()
     seed_array = device.get_array_name(kc.variables["rng_seed"])
-    device.insert_code("main", f"brian::_random_generators[0].seed((unsigned long) "
-                               f"{seed_array}[0]);")
+    device.insert_code(
+        "main", f"brian::_random_generators[0].seed((unsigned long) {seed_array}[0]);"
+    )
     for group in groups:
         model = get_model(getattr(params, group.name).neuron)
         for var, expr in model.initial.items():
@@ -260,8 +349,9 @@ def build_network(params: CircuitParams, structure: Structure):
 
     claw_match = " or ".join(f"claw{c}_post == i" for c in range(s.kc_in_degree))
     pn_kc = Synapses(pn, kc, on_pre="g_exc_post += w_pn_kc_post", name="pn_kc")
-    pn_kc.connect(j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) "
-                    f"if {claw_match}")
+    pn_kc.connect(
+        j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) if {claw_match}"
+    )
     kc_apl = Synapses(kc, apl, on_pre="g_exc_post += w_kc_apl_post", name="kc_apl")
     kc_apl.connect(i=np.arange(B * s.n_kc), j=compartment)
 
@@ -288,7 +378,9 @@ def build_network(params: CircuitParams, structure: Structure):
             "w = clip(w + (recovery_rate * (w_kc_mbon_post - w) - learning_rate * w_kc_mbon_post"
             " * eligibility * exp(-(t - lastupdate) / tau_eligibility) * dopamine_post / second)"
             f" * {float(LEARNING_DT / second)!r} * second, 0 * nS, 2 * w_kc_mbon_post)",
-            dt=LEARNING_DT, name="kc_mbon_plasticity")
+            dt=LEARNING_DT,
+            name="kc_mbon_plasticity",
+        )
         dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1", name="dan_mbon")
         dan_mbon.connect(j="i")
         objects.append(dan_mbon)
@@ -304,7 +396,10 @@ def build_network(params: CircuitParams, structure: Structure):
 
     network = Network(*objects)
     return network, {
-        "groups": {g.name: g for g in groups}, "synapses": {"pn_kc": pn_kc, "kc_mbon": kc_mbon},
+        "groups": {g.name: g for g in groups},
+        "synapses": {"pn_kc": pn_kc, "kc_mbon": kc_mbon},
         "timed_arrays": {"orn_rate": orn_rate, "orn_mean": orn_mean, "dan_drive": dan_drive},
-        "monitors": monitors, "dt": dt, "units": {"amp": amp, "siemens": siemens, "nS": nS},
+        "monitors": monitors,
+        "dt": dt,
+        "units": {"amp": amp, "siemens": siemens, "nS": nS},
     }

@@ -10,6 +10,10 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _late_early(ds) -> float:
+    return float(ds.kc_spike_count_late.sum()) / max(1, int(ds.kc_spike_count_early.sum()))
+
+
 def _summary(ds) -> str:
     import numpy as np
 
@@ -21,18 +25,24 @@ def _summary(ds) -> str:
         ("KC spontaneous rate (Hz)", f"{float(ds.kc_spont_count.mean()) / 0.3:.3f}"),
         ("PN odor-evoked rate (Hz)", f"{float(ds.pn_spike_count.mean()) / odor_s:.1f}"),
         ("APL rate during odor (Hz)", f"{float(ds.apl_activity.mean()):.1f}"),
-        ("late/early KC rate", f"{float(ds.kc_spike_count_late.sum() / max(1, int(ds.kc_spike_count_early.sum()))):.3f}"),
-        ("compile + run wall time (s)", f"{ds.attrs['wall_seconds']:.1f} "
-                                        f"(compile/cache {ds.attrs['compile_seconds']:.1f})"),
+        (
+            "late/early KC rate",
+            f"{_late_early(ds):.3f}",
+        ),
+        (
+            "compile + run wall time (s)",
+            f"{ds.attrs['wall_seconds']:.1f} (compile/cache {ds.attrs['compile_seconds']:.1f})",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
 def _run_config(path: Path, out: Path | None):
+    from brian2 import ms, pA
+
     from . import Noise, load_params, simulate, with_overrides
     from .odors import from_table, synthetic_panel
-    from brian2 import ms, pA
 
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -43,24 +53,38 @@ def _run_config(path: Path, out: Path | None):
     known = {"preset", "overrides", "odors", "noise", "n_trials", "seed", "out"}
     unknown = set(config) - known
     if unknown:
-        raise ValueError(f"config '{path}': unknown keys {sorted(unknown)} (known: {sorted(known)})")
+        raise ValueError(
+            f"config '{path}': unknown keys {sorted(unknown)} (known: {sorted(known)})"
+        )
     params = load_params(config.get("preset", "drosophila_adult"))
     params = with_overrides(params, config.get("overrides", {}))
     odors = config.get("odors", {"synthetic": 10, "seed": 0})
     if "table" in odors:
         panel = from_table((path.parent / odors["table"]).resolve())
     else:
-        panel = synthetic_panel(int(odors.get("synthetic", 10)),
-                                n_glomeruli=params.network.n_glomeruli,
-                                seed=int(odors.get("seed", 0)))
+        panel = synthetic_panel(
+            int(odors.get("synthetic", 10)),
+            n_glomeruli=params.network.n_glomeruli,
+            seed=int(odors.get("seed", 0)),
+        )
     noise_cfg = dict(config.get("noise", {}))
-    for key, unit in (("kc_current_sigma_pA", pA), ("onset_jitter_ms", ms),
-                      ("kc_current_tau_ms", ms), ("input_tau_ms", ms)):
+    for key, unit in (
+        ("kc_current_sigma_pA", pA),
+        ("onset_jitter_ms", ms),
+        ("kc_current_tau_ms", ms),
+        ("input_tau_ms", ms),
+    ):
         if key in noise_cfg:
             noise_cfg[key.rsplit("_", 1)[0]] = noise_cfg.pop(key) * unit
     noise = Noise(**noise_cfg)
-    ds = simulate(params, panel, n_trials=int(config.get("n_trials", 1)), noise=noise,
-                  seed=config.get("seed", 0), progress=True)
+    ds = simulate(
+        params,
+        panel,
+        n_trials=int(config.get("n_trials", 1)),
+        noise=noise,
+        seed=config.get("seed", 0),
+        progress=True,
+    )
     out = out or (path.parent / config["out"] if "out" in config else None)
     if out is not None:
         ds.to_netcdf(out)
@@ -73,8 +97,10 @@ def _demo(out: Path):
 
     params = load_params("drosophila_adult")
     panel = synthetic_panel(10, seed=0)
-    print(f"flysim demo: {params.name} circuit ({params.n_pn} PNs, {params.network.n_kc} KCs), "
-          f"{len(panel)} synthetic odors, Poisson input; compiling on first use (~30-60 s)")
+    print(
+        f"flysim demo: {params.name} circuit ({params.n_pn} PNs, {params.network.n_kc} KCs), "
+        f"{len(panel)} synthetic odors, Poisson input; compiling on first use (~30-60 s)"
+    )
     ds = simulate(params, panel, noise=Noise(seed=0), seed=0, progress=True)
     ds.to_netcdf(out)
     print(_summary(ds))

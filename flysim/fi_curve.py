@@ -12,8 +12,14 @@ from .params import CircuitParams
 __all__ = ["fi_curve", "dynamic_range"]
 
 
-def fi_curve(params: CircuitParams, neuron: str, currents=None, *, duration=1 * second,
-             population: str = "kc") -> xr.DataArray:
+def fi_curve(
+    params: CircuitParams,
+    neuron: str,
+    currents=None,
+    *,
+    duration=1 * second,
+    population: str = "kc",
+) -> xr.DataArray:
     """Firing rate of ``neuron`` (with ``population``'s membrane constants) for each current.
 
     Runs one small brian2 network (numpy target: no compilation) in which neuron ``k`` receives
@@ -25,10 +31,16 @@ def fi_curve(params: CircuitParams, neuron: str, currents=None, *, duration=1 * 
     pop = getattr(params, population)
     values = model_values(model, params, pop)
     prefs.codegen.target = "numpy"  # tiny network: interpreting beats compiling here
-    group = NeuronGroup(len(currents), model.equations + "\nI_syn = I_ext : amp\nI_ext : amp",
-                        threshold=model.threshold, reset=model.reset,
-                        refractory=model.refractory, method=model.method,
-                        namespace=dict(values), dt=params.network.dt)
+    group = NeuronGroup(
+        len(currents),
+        model.equations + "\nI_syn = I_ext : amp\nI_ext : amp",
+        threshold=model.threshold,
+        reset=model.reset,
+        refractory=model.refractory,
+        method=model.method,
+        namespace=dict(values),
+        dt=params.network.dt,
+    )
     for var, expr in model.initial.items():
         setattr(group, var, values[expr] if expr in values else expr)
     group.I_ext = currents
@@ -39,10 +51,13 @@ def fi_curve(params: CircuitParams, neuron: str, currents=None, *, duration=1 * 
     network.add(monitor)
     network.run(duration - transient, namespace={})
     rates = np.asarray(monitor.count[:]) / float(duration - transient)
-    return xr.DataArray(rates, dims="current", coords={"current": np.asarray(currents / amp)},
-                        name="rate", attrs={"units": "Hz", "long_name": f"{neuron} firing rate",
-                                            "neuron": neuron}).assign_coords(
-        current=lambda d: d.current.assign_attrs(units="A"))
+    return xr.DataArray(
+        rates,
+        dims="current",
+        coords={"current": np.asarray(currents / amp)},
+        name="rate",
+        attrs={"units": "Hz", "long_name": f"{neuron} firing rate", "neuron": neuron},
+    ).assign_coords(current=lambda d: d.current.assign_attrs(units="A"))
 
 
 def dynamic_range(curve: xr.DataArray, low=0.1, high=0.9) -> float:

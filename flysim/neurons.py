@@ -16,12 +16,25 @@ from brian2 import Equations
 
 from .params import CircuitParams, NeuronParams, ParameterError
 
-__all__ = ["NeuronModel", "get_model", "register_model", "available_models", "model_values",
-           "POPULATION_SYMBOLS", "CIRCUIT_SYMBOLS"]
+__all__ = [
+    "NeuronModel",
+    "get_model",
+    "register_model",
+    "available_models",
+    "model_values",
+    "POPULATION_SYMBOLS",
+    "CIRCUIT_SYMBOLS",
+]
 
 #: Symbols every model may use, taken from the population's NeuronParams.
-POPULATION_SYMBOLS = {"C": "C", "g_L": "g_L", "E_L": "E_L", "V_T": "V_T", "V_reset": "V_reset",
-                      "t_ref": "refractory"}
+POPULATION_SYMBOLS = {
+    "C": "C",
+    "g_L": "g_L",
+    "E_L": "E_L",
+    "V_T": "V_T",
+    "V_reset": "V_reset",
+    "t_ref": "refractory",
+}
 #: Names the circuit adds to every population; a model must not define them itself.
 CIRCUIT_SYMBOLS = ("I_syn", "g_exc", "g_inh", "E_exc", "E_inh", "tau_exc", "tau_inh")
 
@@ -45,15 +58,18 @@ class NeuronModel:
         try:
             eqs = Equations(self.equations)
         except Exception as error:  # brian2 raises several types for bad equations
-            raise ParameterError(f"neuron model '{self.name}': invalid equations: {error}") from None
+            raise ParameterError(
+                f"neuron model '{self.name}': invalid equations: {error}"
+            ) from None
         if "v" not in eqs.diff_eq_names:
             raise ParameterError(f"neuron model '{self.name}' must define dv/dt")
         if "I_syn" not in eqs.identifiers:
             raise ParameterError(f"neuron model '{self.name}' must use the synaptic current I_syn")
         clash = set(eqs.names) & set(CIRCUIT_SYMBOLS)
         if clash:
-            raise ParameterError(f"neuron model '{self.name}' defines {sorted(clash)}, "
-                                 "which the circuit provides")
+            raise ParameterError(
+                f"neuron model '{self.name}' defines {sorted(clash)}, which the circuit provides"
+            )
 
     @property
     def state_variables(self) -> list[str]:
@@ -107,8 +123,10 @@ def available_models() -> list[str]:
 def get_model(name: str) -> NeuronModel:
     _load_builtins()
     if name not in _REGISTRY:
-        raise ParameterError(f"unknown neuron model '{name}' (available: "
-                             f"{', '.join(sorted(_REGISTRY))}; add one with register_model)")
+        raise ParameterError(
+            f"unknown neuron model '{name}' (available: "
+            f"{', '.join(sorted(_REGISTRY))}; add one with register_model)"
+        )
     return _REGISTRY[name]
 
 
@@ -120,6 +138,7 @@ def model_values(model: NeuronModel, params: CircuitParams, population: NeuronPa
         try:
             values[symbol] = getattr(getattr(params, group), attribute)
         except AttributeError:
-            raise ParameterError(f"neuron model '{model.name}': parameter '{symbol}' points to "
-                                 f"unknown '{path}'") from None
+            raise ParameterError(
+                f"neuron model '{model.name}': parameter '{symbol}' points to unknown '{path}'"
+            ) from None
     return values

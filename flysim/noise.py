@@ -59,11 +59,17 @@ class Noise:
     def __post_init__(self):
         for name in ("input_sigma", "background"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-                    value) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ValueError(f"Noise.{name} must be a finite number >= 0, got {value!r}")
         if not isinstance(self.poisson_input, bool):
-            raise ValueError(f"Noise.poisson_input must be True or False, got {self.poisson_input!r}")
+            raise ValueError(
+                f"Noise.poisson_input must be True or False, got {self.poisson_input!r}"
+            )
         _check_quantity("input_tau", self.input_tau, ms, allow_none=True)
         if self.input_tau is not None and float(self.input_tau) <= 0:
             raise ValueError("Noise.input_tau must be > 0 (or None for frozen pattern noise)")
@@ -72,12 +78,15 @@ class Noise:
         if float(self.kc_current_tau) <= 0:
             raise ValueError("Noise.kc_current_tau must be > 0")
         _check_quantity("onset_jitter", self.onset_jitter, ms)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or \
-                self.seed < 0:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, (int, np.integer))
+            or self.seed < 0
+        ):
             raise ValueError(f"Noise.seed must be an integer >= 0, got {self.seed!r}")
 
     def rng(self, source: str, *keys: int) -> np.random.Generator:
-        """The generator of one source for one item (e.g. fly, odor, trial): batching-independent."""
+        """The generator of one source for one item (fly, odor, trial); independent of batching."""
         return np.random.default_rng([int(self.seed), SOURCES[source], *map(int, keys)])
 
     def to_dict(self) -> dict:
@@ -85,15 +94,20 @@ class Noise:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = None if value is None else (
-                float(value) if isinstance(value, Quantity) else value)
+            out[f.name] = (
+                None if value is None else (float(value) if isinstance(value, Quantity) else value)
+            )
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> Noise:
         """Inverse of ``to_dict``."""
-        units = {"input_tau": second, "kc_current_sigma": amp, "kc_current_tau": second,
-                 "onset_jitter": second}
+        units = {
+            "input_tau": second,
+            "kc_current_sigma": amp,
+            "kc_current_tau": second,
+            "onset_jitter": second,
+        }
         kwargs = {}
         for key, value in data.items():
             kwargs[key] = value * units[key] if key in units and value is not None else value

@@ -46,16 +46,21 @@ class OdorPanel:
     def __post_init__(self):
         responses = np.asarray(self.responses, dtype=float)
         if responses.ndim != 2 or responses.shape[0] == 0 or responses.shape[1] == 0:
-            raise OdorTableError(f"odor responses must be a non-empty 2-D array (odors x "
-                                 f"glomeruli), got shape {responses.shape}")
+            raise OdorTableError(
+                f"odor responses must be a non-empty 2-D array (odors x "
+                f"glomeruli), got shape {responses.shape}"
+            )
         if not np.all(np.isfinite(responses)):
             row, col = np.argwhere(~np.isfinite(responses))[0]
-            raise OdorTableError(f"odor responses contain a non-finite value at odor "
-                                 f"{row}, glomerulus {col}")
+            raise OdorTableError(
+                f"odor responses contain a non-finite value at odor {row}, glomerulus {col}"
+            )
         names, glomeruli = tuple(map(str, self.names)), tuple(map(str, self.glomeruli))
         if len(names) != responses.shape[0] or len(glomeruli) != responses.shape[1]:
-            raise OdorTableError(f"{len(names)} names and {len(glomeruli)} glomeruli do not "
-                                 f"match responses of shape {responses.shape}")
+            raise OdorTableError(
+                f"{len(names)} names and {len(glomeruli)} glomeruli do not "
+                f"match responses of shape {responses.shape}"
+            )
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise OdorTableError(f"duplicated odor names: {duplicates}")
@@ -65,8 +70,11 @@ class OdorPanel:
         object.__setattr__(self, "glomeruli", glomeruli)
         if self.spontaneous is not None:
             spont = np.asarray(self.spontaneous, dtype=float)
-            if spont.shape != (responses.shape[1],) or not np.all(np.isfinite(spont)) or np.any(
-                    spont < 0):
+            if (
+                spont.shape != (responses.shape[1],)
+                or not np.all(np.isfinite(spont))
+                or np.any(spont < 0)
+            ):
                 raise OdorTableError("spontaneous rates must be finite, >= 0, one per glomerulus")
             object.__setattr__(self, "spontaneous", spont)
 
@@ -84,23 +92,32 @@ class OdorPanel:
     def select(self, names) -> OdorPanel:
         """The sub-panel of the given odor names (in that order)."""
         index = [self.names.index(n) for n in names]
-        return OdorPanel(self.responses[index], [self.names[i] for i in index], self.glomeruli,
-                         self.spontaneous, dict(self.info))
+        return OdorPanel(
+            self.responses[index],
+            [self.names[i] for i in index],
+            self.glomeruli,
+            self.spontaneous,
+            dict(self.info),
+        )
 
     def to_dataarray(self):
         import xarray as xr
 
-        return xr.DataArray(self.responses, dims=("odor", "glomerulus"),
-                            coords={"odor": list(self.names), "glomerulus": list(self.glomeruli)},
-                            attrs={"units": "Hz", "long_name": "ORN response (Δrate)"})
+        return xr.DataArray(
+            self.responses,
+            dims=("odor", "glomerulus"),
+            coords={"odor": list(self.names), "glomerulus": list(self.glomeruli)},
+            attrs={"units": "Hz", "long_name": "ORN response (Δrate)"},
+        )
 
 
 def _glomerulus_names(n: int) -> list[str]:
     return [f"g{i:02d}" for i in range(n)]
 
 
-def _draw_responses(rng, n_odors: int, n_glomeruli: int, *, mean_rate: float,
-                    fraction_inhibited: float) -> np.ndarray:
+def _draw_responses(
+    rng, n_odors: int, n_glomeruli: int, *, mean_rate: float, fraction_inhibited: float
+) -> np.ndarray:
     """Heavy-tailed excitation with some inhibition, like the Hallem & Carlson (2006) table:
     most receptor-odor pairs change little, a few respond strongly (up to ~250 Hz)."""
     shape = 0.5  # Gamma shape < 1: most responses small, a few large
@@ -110,8 +127,14 @@ def _draw_responses(rng, n_odors: int, n_glomeruli: int, *, mean_rate: float,
     return np.minimum(np.where(inhibited, inhibition, excitation), 250.0)
 
 
-def synthetic_panel(n_odors: int, *, n_glomeruli: int | None = None, seed: int,
-                    mean_rate: float = 30.0, fraction_inhibited: float = 0.15) -> OdorPanel:
+def synthetic_panel(
+    n_odors: int,
+    *,
+    n_glomeruli: int | None = None,
+    seed: int,
+    mean_rate: float = 30.0,
+    fraction_inhibited: float = 0.15,
+) -> OdorPanel:
     """A seeded panel of random odors with realistic breadth.
 
     Each odor-glomerulus Δrate is Gamma(shape 0.5, mean ``mean_rate`` Hz) (heavy-tailed: broad
@@ -123,11 +146,15 @@ def synthetic_panel(n_odors: int, *, n_glomeruli: int | None = None, seed: int,
     _check_count("n_odors", n_odors)
     _check_count("n_glomeruli", n_glomeruli)
     rng = np.random.default_rng(seed)
-    responses = _draw_responses(rng, n_odors, n_glomeruli, mean_rate=mean_rate,
-                                fraction_inhibited=fraction_inhibited)
-    return OdorPanel(responses, [f"odor{i:03d}" for i in range(n_odors)],
-                     _glomerulus_names(n_glomeruli),
-                     info={"source": "synthetic_panel", "seed": seed, "mean_rate": mean_rate})
+    responses = _draw_responses(
+        rng, n_odors, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=fraction_inhibited
+    )
+    return OdorPanel(
+        responses,
+        [f"odor{i:03d}" for i in range(n_odors)],
+        _glomerulus_names(n_glomeruli),
+        info={"source": "synthetic_panel", "seed": seed, "mean_rate": mean_rate},
+    )
 
 
 def _check_count(name, value):
@@ -150,8 +177,14 @@ def _mixing_weight(target: float) -> float:
     return next(r for r in roots if 0 <= r <= 1)
 
 
-def similar_pairs(n_pairs: int, similarity=0.8, *, n_glomeruli: int | None = None, seed: int,
-                  mean_rate: float = 30.0) -> OdorPanel:
+def similar_pairs(
+    n_pairs: int,
+    similarity=0.8,
+    *,
+    n_glomeruli: int | None = None,
+    seed: int,
+    mean_rate: float = 30.0,
+) -> OdorPanel:
     """Pairs of odors (``pair{i}_a``, ``pair{i}_b``) whose glomerular patterns correlate at about
     ``similarity`` (Pearson), from identical (1) to unrelated (0).
 
@@ -165,23 +198,34 @@ def similar_pairs(n_pairs: int, similarity=0.8, *, n_glomeruli: int | None = Non
     if not np.all(np.isfinite(targets)) or np.any((targets < 0) | (targets > 1)):
         raise OdorTableError(f"similarity must be in [0, 1], got {similarity!r}")
     rng = np.random.default_rng(seed)
-    base = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate,
-                           fraction_inhibited=0.15)
-    other = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate,
-                            fraction_inhibited=0.15)
+    base = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=0.15)
+    other = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=0.15)
     alpha = np.array([_mixing_weight(t) for t in targets])[:, None]
     morphed = alpha * base + (1 - alpha) * other
     responses = np.empty((2 * n_pairs, n_glomeruli))
     responses[0::2], responses[1::2] = base, morphed
-    realised = [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(base, morphed)]
+    realised = [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(base, morphed, strict=True)]
     names = [f"pair{i:03d}_{side}" for i in range(n_pairs) for side in "ab"]
-    return OdorPanel(responses, names, _glomerulus_names(n_glomeruli), info={
-        "source": "similar_pairs", "seed": seed, "target_similarity": targets.tolist(),
-        "input_similarity": realised})
+    return OdorPanel(
+        responses,
+        names,
+        _glomerulus_names(n_glomeruli),
+        info={
+            "source": "similar_pairs",
+            "seed": seed,
+            "target_similarity": targets.tolist(),
+            "input_similarity": realised,
+        },
+    )
 
 
-_SPONTANEOUS_NAMES = {"spontaneous", "spontaneous rate", "spontaneous firing rate", "sfr",
-                      "baseline"}
+_SPONTANEOUS_NAMES = {
+    "spontaneous",
+    "spontaneous rate",
+    "spontaneous firing rate",
+    "sfr",
+    "baseline",
+}
 
 
 def _read_text(path: Path) -> str:
@@ -190,8 +234,9 @@ def _read_text(path: Path) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise OdorTableError(f"odor table '{path}' is not UTF-8 (or UTF-16 with a BOM) text; "
-                             "re-save it as UTF-8") from None
+        raise OdorTableError(
+            f"odor table '{path}' is not UTF-8 (or UTF-16 with a BOM) text; re-save it as UTF-8"
+        ) from None
 
 
 def _number(text: str):
@@ -215,10 +260,16 @@ def from_table(path) -> OdorPanel:
     if not path.is_file():
         raise OdorTableError(f"odor table '{path}' does not exist")
     text = _read_text(path)
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or (
-        text.count("\t") > text.count(",")) else ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)
-            if any(cell.strip() for cell in r)]
+    delimiter = (
+        "\t"
+        if path.suffix.lower() in (".tsv", ".tab") or (text.count("\t") > text.count(","))
+        else ","
+    )
+    rows = [
+        r
+        for r in csv.reader(io.StringIO(text), delimiter=delimiter)
+        if any(cell.strip() for cell in r)
+    ]
     if not rows:
         raise OdorTableError(f"odor table '{path}' is empty")
     header = [c.strip() for c in rows[0]]
@@ -227,25 +278,32 @@ def from_table(path) -> OdorPanel:
         raise OdorTableError(f"odor table '{path}': the header needs a name for every column")
     body = rows[1:]
     receptors = None
-    if body and all(_number(c) is None for c in body[0][1:] if c.strip()) and \
-            body[0][0].strip().lower() not in _SPONTANEOUS_NAMES:
+    if (
+        body
+        and all(_number(c) is None for c in body[0][1:] if c.strip())
+        and body[0][0].strip().lower() not in _SPONTANEOUS_NAMES
+    ):
         receptors, body = [c.strip() for c in body[0][1:]], body[1:]
     names, values, spontaneous = [], [], None
     for line, row in enumerate(body, start=3 if receptors else 2):
         if len(row) != len(header):
-            raise OdorTableError(f"odor table '{path}' line {line}: {len(row)} cells, "
-                                 f"header has {len(header)}")
+            raise OdorTableError(
+                f"odor table '{path}' line {line}: {len(row)} cells, header has {len(header)}"
+            )
         name = row[0].strip()
         numbers = []
-        for column, cell in zip(columns, row[1:]):
+        for column, cell in zip(columns, row[1:], strict=True):
             value = _number(cell.strip())
             if value is None or not math.isfinite(value):
                 what = "missing" if not cell.strip() else f"non-numeric {cell.strip()!r}"
-                raise OdorTableError(f"odor table '{path}' line {line} ({name!r}), column "
-                                     f"{column!r}: {what} value")
+                raise OdorTableError(
+                    f"odor table '{path}' line {line} ({name!r}), column {column!r}: {what} value"
+                )
             if abs(value) > MAX_PLAUSIBLE_RATE:
-                raise OdorTableError(f"odor table '{path}' line {line} ({name!r}), column "
-                                     f"{column!r}: {value} spikes/s is implausible")
+                raise OdorTableError(
+                    f"odor table '{path}' line {line} ({name!r}), column "
+                    f"{column!r}: {value} spikes/s is implausible"
+                )
             numbers.append(value)
         if name.lower() in _SPONTANEOUS_NAMES:
             spontaneous = np.array(numbers)
@@ -257,5 +315,10 @@ def from_table(path) -> OdorPanel:
     if not values:
         raise OdorTableError(f"odor table '{path}' has no odor rows")
     glomeruli = columns if receptors is None else [f"{c}" for c in columns]
-    return OdorPanel(np.array(values), names, glomeruli, spontaneous, info={
-        "source": str(path), "receptors": receptors or columns})
+    return OdorPanel(
+        np.array(values),
+        names,
+        glomeruli,
+        spontaneous,
+        info={"source": str(path), "receptors": receptors or columns},
+    )

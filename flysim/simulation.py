@@ -28,14 +28,18 @@ DEFAULT_BATCH = 16
 def prepare(params: CircuitParams, odors: OdorPanel):
     """Adapt ``params`` to the panel's glomeruli (PN count scales, KC in-degree kept)."""
     if not isinstance(odors, OdorPanel):
-        raise TypeError(f"odors must be an OdorPanel (see flysim.odors), got {type(odors).__name__}")
+        raise TypeError(
+            f"odors must be an OdorPanel (see flysim.odors), got {type(odors).__name__}"
+        )
     note = ""
     if odors.n_glomeruli != params.network.n_glomeruli:
-        note = (f"panel has {odors.n_glomeruli} glomeruli; circuit adapted from "
-                f"{params.network.n_glomeruli} glomeruli ({params.n_pn} PNs) to "
-                f"{odors.n_glomeruli} glomeruli "
-                f"({odors.n_glomeruli * params.network.pns_per_glomerulus} PNs), "
-                f"KC in-degree kept at {params.network.kc_in_degree}")
+        note = (
+            f"panel has {odors.n_glomeruli} glomeruli; circuit adapted from "
+            f"{params.network.n_glomeruli} glomeruli ({params.n_pn} PNs) to "
+            f"{odors.n_glomeruli} glomeruli "
+            f"({odors.n_glomeruli * params.network.pns_per_glomerulus} PNs), "
+            f"KC in-degree kept at {params.network.kc_in_degree}"
+        )
         params = with_overrides(params, {"network.n_glomeruli": odors.n_glomeruli})
     return params, note
 
@@ -50,28 +54,59 @@ def _versions() -> dict:
     return out
 
 
-def _bin_spikes(indices, times, n_units, slot_of_unit, n_slots, edges):
-    """Spike counts per (slot, unit within slot, time bin)."""
-    per_slot = n_units // n_slots
+def _bin_spikes(result: dict, monitor: str, per_slot: int, n_slots: int, edges) -> np.ndarray:
+    """Spike counts of a monitor per (slot, unit within slot, time bin)."""
+    indices, times = result[f"{monitor}.i"], result[f"{monitor}.t"]
     counts = np.zeros((n_slots, per_slot, len(edges) - 1))
     if len(indices):
         bins = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
-        np.add.at(counts, (slot_of_unit[indices], indices % per_slot, bins), 1)
+        np.add.at(counts, (indices // per_slot, indices % per_slot, bins), 1)
     return counts
+
+
+def _spike_variables(pop: str, parts: list) -> dict:
+    """Flat spike arrays along ``spike_<pop>`` from per-slot (fly, odor, trial, index, time)."""
+
+    def column(k, dtype):
+        if not parts:
+            return np.zeros(0, dtype=dtype)
+        return np.concatenate([p[k] if k >= 3 else np.full(len(p[3]), p[k]) for p in parts]).astype(
+            dtype
+        )
+
+    dim = f"spike_{pop}"
+    return {
+        f"{pop}_spike_time": (dim, column(4, float), {"units": "s"}),
+        f"{pop}_spike_index": (dim, column(3, np.int32), {"units": "1"}),
+        f"{pop}_spike_odor": (dim, column(1, np.int32), {"units": "1"}),
+        f"{pop}_spike_trial": (dim, column(2, np.int32), {"units": "1"}),
+        f"{pop}_spike_fly": (dim, column(0, np.int32), {"units": "1"}),
+    }
 
 
 def _check_rates(counts: np.ndarray, window: float, refractory: float, name: str):
     """Refuse impossible output instead of returning it (runaway or NaN state)."""
     limit = 1.0 / max(refractory, 1e-4) * window * 1.001 + 1
     if counts.size and counts.max() > limit:
-        raise SimulationError(f"{name} fired {int(counts.max())} spikes in {window:.3g} s, "
-                              f"above the refractory limit: the state diverged (check dt and "
-                              f"parameters)")
+        raise SimulationError(
+            f"{name} fired {int(counts.max())} spikes in {window:.3g} s, "
+            f"above the refractory limit: the state diverged (check dt and "
+            f"parameters)"
+        )
 
 
-def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
-             noise: Noise | None = None, seed: int | list = 0, batch_size: int = DEFAULT_BATCH,
-             record_spikes: bool = False, time_bin=10 * ms, progress: bool = False) -> xr.Dataset:
+def simulate(
+    params: CircuitParams,
+    odors: OdorPanel,
+    *,
+    n_trials: int = 1,
+    noise: Noise | None = None,
+    seed: int | list = 0,
+    batch_size: int = DEFAULT_BATCH,
+    record_spikes: bool = False,
+    time_bin=10 * ms,
+    progress: bool = False,
+) -> xr.Dataset:
     """Simulate every odor of ``odors`` for ``n_trials`` trials in the circuit ``params``.
 
     Parameters
@@ -113,8 +148,9 @@ def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
     several_flies = isinstance(seed, (list, tuple, np.ndarray))
     fly_seeds = [int(s) for s in (seed if several_flies else [seed])]
     if not fly_seeds or any(s < 0 for s in fly_seeds) or len(set(fly_seeds)) != len(fly_seeds):
-        raise ValueError(f"seed must be a non-negative integer or a list of distinct ones, "
-                         f"got {seed!r}")
+        raise ValueError(
+            f"seed must be a non-negative integer or a list of distinct ones, got {seed!r}"
+        )
     params, adapted = prepare(params, odors)
 
     started = time.perf_counter()
@@ -125,13 +161,20 @@ def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
     net, proto = params.network, params.protocol
     B, n_kc, n_pn, n_mbon = batch_size, net.n_kc, params.n_pn, net.n_mbon
     n_comp = params.li.apl_compartments
-    constants = parameter_values(params, noise_sigma=noise.kc_current_sigma,
-                                 noise_tau=noise.kc_current_tau,
-                                 poisson_input=noise.poisson_input)
+    constants = parameter_values(
+        params,
+        noise_sigma=noise.kc_current_sigma,
+        noise_tau=noise.kc_current_tau,
+        poisson_input=noise.poisson_input,
+    )
     wiring = [draw_claws(params, s) for s in fly_seeds]
-    slots = [Slot(f, o, t) for f in range(len(fly_seeds)) for o in range(odors.n_odors)
-             for t in range(n_trials)]
-    batches = [slots[i:i + B] for i in range(0, len(slots), B)]
+    slots = [
+        Slot(f, o, t)
+        for f in range(len(fly_seeds))
+        for o in range(odors.n_odors)
+        for t in range(n_trials)
+    ]
+    batches = [slots[i : i + B] for i in range(0, len(slots), B)]
     duration = float(proto.duration)
     edges = np.arange(0, duration + 1e-12, float(time_bin))
     if edges[-1] < duration - 1e-12:
@@ -139,15 +182,30 @@ def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
     n_bins = len(edges) - 1
 
     shape = (len(fly_seeds), odors.n_odors, n_trials)
-    out = {name: np.zeros(shape + (n,), dtype=np.int32) for name, n in [
-        ("kc_early", n_kc), ("kc_late", n_kc), ("kc_spont", n_kc), ("pn_odor", n_pn),
-        ("pn_spont", n_pn)]}
+    out = {
+        name: np.zeros(shape + (n,), dtype=np.int32)
+        for name, n in [
+            ("kc_early", n_kc),
+            ("kc_late", n_kc),
+            ("kc_spont", n_kc),
+            ("pn_odor", n_pn),
+            ("pn_spont", n_pn),
+        ]
+    }
     mbon_rate = np.zeros(shape + (n_mbon, n_bins))
     apl_rate = np.zeros(shape + (n_bins,))
     spikes = {"kc": [], "pn": []}
-    outputs = ["kc.count_early", "kc.count_late", "kc.count_spont", "pn.count_odor",
-               "pn.count_spont", "apl_spikes.i", "apl_spikes.t", "mbon_spikes.i",
-               "mbon_spikes.t"]
+    outputs = [
+        "kc.count_early",
+        "kc.count_late",
+        "kc.count_spont",
+        "pn.count_odor",
+        "pn.count_spont",
+        "apl_spikes.i",
+        "apl_spikes.t",
+        "mbon_spikes.i",
+        "mbon_spikes.t",
+    ]
     if record_spikes:
         outputs += ["kc_spikes.i", "kc_spikes.t", "pn_spikes.i", "pn_spikes.t"]
 
@@ -162,26 +220,30 @@ def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
         values = dict(constants)
         claws = np.empty((B * n_kc, n_claws), dtype=np.int64)
         for s, (fly, _, _) in enumerate(padded):
-            claws[s * n_kc:(s + 1) * n_kc] = wiring[fly][1] + s * n_pn
+            claws[s * n_kc : (s + 1) * n_kc] = wiring[fly][1] + s * n_pn
         for c in range(n_claws):
             values[f"kc.claw{c}"] = claws[:, c]
         # One brian2 seed per batch, from the noise seed and the batch's first trial.
         first = batch[0]
-        values["kc.rng_seed"] = int(noise.rng("spiking", fly_seeds[first[0]], *first[1:],
-                                              len(batch)).integers(2**31 - 1))
+        values["kc.rng_seed"] = int(
+            noise.rng("spiking", fly_seeds[first[0]], *first[1:], len(batch)).integers(2**31 - 1)
+        )
         n_stim_bins = circuit.timed_arrays["orn_rate"]["shape"][0]
-        values["orn_rate"], values["orn_mean"] = orn_drive(odors, params, noise, padded,
-                                                           n_stim_bins, fly_seeds)
+        values["orn_rate"], values["orn_mean"] = orn_drive(
+            odors, params, noise, padded, n_stim_bins, fly_seeds
+        )
         values["dan_drive"] = np.zeros(circuit.timed_arrays["dan_drive"]["shape"])
         result = circuit.run(values, outputs)
 
         window = float(proto.odor_duration)
-        _check_rates(result["kc.count_early"] + result["kc.count_late"], window,
-                     float(params.kc.refractory), "a KC")
-        apl_counts = _bin_spikes(result["apl_spikes.i"], result["apl_spikes.t"], B * n_comp,
-                                 np.arange(B * n_comp) // n_comp, B, edges)
-        mbon_counts = _bin_spikes(result["mbon_spikes.i"], result["mbon_spikes.t"], B * n_mbon,
-                                  np.arange(B * n_mbon) // n_mbon, B, edges)
+        _check_rates(
+            result["kc.count_early"] + result["kc.count_late"],
+            window,
+            float(params.kc.refractory),
+            "a KC",
+        )
+        apl_counts = _bin_spikes(result, "apl_spikes", n_comp, B, edges)
+        mbon_counts = _bin_spikes(result, "mbon_spikes", n_mbon, B, edges)
         widths = np.diff(edges)
         for s, (fly, odor, trial) in enumerate(batch):
             index = (fly, odor, trial)
@@ -201,66 +263,80 @@ def simulate(params: CircuitParams, odors: OdorPanel, *, n_trials: int = 1,
 
     dims = ("fly", "odor", "trial")
     coords = {
-        "fly": fly_seeds, "odor": list(odors.names), "trial": np.arange(n_trials),
-        "kc": np.arange(n_kc), "pn": np.arange(n_pn), "mbon": np.arange(n_mbon),
-        "time": (edges[:-1] + edges[1:]) / 2, "claw": np.arange(n_claws),
+        "fly": fly_seeds,
+        "odor": list(odors.names),
+        "trial": np.arange(n_trials),
+        "kc": np.arange(n_kc),
+        "pn": np.arange(n_pn),
+        "mbon": np.arange(n_mbon),
+        "time": (edges[:-1] + edges[1:]) / 2,
+        "claw": np.arange(n_claws),
         "pn_glomerulus": ("pn", np.repeat(np.arange(net.n_glomeruli), net.pns_per_glomerulus)),
         "glomerulus": list(odors.glomeruli),
     }
-    counts_attrs = {"units": "spikes"}
+    spike_counts = [  # name, counts, unit dim, long name
+        ("kc_spike_count", out["kc_early"] + out["kc_late"], "kc", "KC spikes in the odor window"),
+        ("kc_spike_count_early", out["kc_early"], "kc", "KC spikes, first half of odor"),
+        ("kc_spike_count_late", out["kc_late"], "kc", "KC spikes, second half of odor"),
+        ("kc_spont_count", out["kc_spont"], "kc", "KC spikes in the baseline window"),
+        ("pn_spike_count", out["pn_odor"], "pn", "PN spikes in the odor window"),
+        ("pn_spont_count", out["pn_spont"], "pn", "PN spikes in the baseline window"),
+    ]
     data = {
-        "kc_spike_count": (dims + ("kc",), out["kc_early"] + out["kc_late"],
-                           {**counts_attrs, "long_name": "KC spikes in the odor window"}),
-        "kc_spike_count_early": (dims + ("kc",), out["kc_early"],
-                                 {**counts_attrs, "long_name": "KC spikes, first half of odor"}),
-        "kc_spike_count_late": (dims + ("kc",), out["kc_late"],
-                                {**counts_attrs, "long_name": "KC spikes, second half of odor"}),
-        "kc_spont_count": (dims + ("kc",), out["kc_spont"],
-                           {**counts_attrs, "long_name": "KC spikes in the baseline window"}),
-        "pn_spike_count": (dims + ("pn",), out["pn_odor"],
-                           {**counts_attrs, "long_name": "PN spikes in the odor window"}),
-        "pn_spont_count": (dims + ("pn",), out["pn_spont"],
-                           {**counts_attrs, "long_name": "PN spikes in the baseline window"}),
-        "mbon_rate": (dims + ("mbon", "time"), mbon_rate, {"units": "Hz",
-                                                            "long_name": "MBON firing rate"}),
-        "apl_activity": (dims + ("time",), apl_rate, {
-            "units": "Hz", "long_name": "APL firing rate (mean over compartments)"}),
-        "kc_claw_pn": (("fly", "kc", "claw"), np.stack([w[1] for w in wiring]),
-                       {"units": "1", "long_name": "PN index of each KC claw"}),
-        "kc_claw_glomerulus": (("fly", "kc", "claw"), np.stack([w[0] for w in wiring]),
-                               {"units": "1", "long_name": "glomerulus of each KC claw"}),
-        "odor_input": (("odor", "glomerulus"), odors.responses, {
-            "units": "Hz", "long_name": "ORN response (Δrate) of each odor"}),
+        name: (dims + (unit,), counts, {"units": "spikes", "long_name": long_name})
+        for name, counts, unit, long_name in spike_counts
+    }
+    data |= {
+        "mbon_rate": (
+            dims + ("mbon", "time"),
+            mbon_rate,
+            {"units": "Hz", "long_name": "MBON firing rate"},
+        ),
+        "apl_activity": (
+            dims + ("time",),
+            apl_rate,
+            {"units": "Hz", "long_name": "APL firing rate (mean over compartments)"},
+        ),
+        "kc_claw_pn": (
+            ("fly", "kc", "claw"),
+            np.stack([w[1] for w in wiring]),
+            {"units": "1", "long_name": "PN index of each KC claw"},
+        ),
+        "kc_claw_glomerulus": (
+            ("fly", "kc", "claw"),
+            np.stack([w[0] for w in wiring]),
+            {"units": "1", "long_name": "glomerulus of each KC claw"},
+        ),
+        "odor_input": (
+            ("odor", "glomerulus"),
+            odors.responses,
+            {"units": "Hz", "long_name": "ORN response (Δrate) of each odor"},
+        ),
     }
     if record_spikes:
         for pop in ("kc", "pn"):
-            parts = spikes[pop]
-            cat = (lambda k: np.concatenate([p[k] if k >= 3 else np.full(len(p[3]), p[k])
-                                             for p in parts]) if parts else np.zeros(0))
-            data[f"{pop}_spike_time"] = ("spike_" + pop, cat(4), {"units": "s"})
-            data[f"{pop}_spike_index"] = ("spike_" + pop, cat(3).astype(np.int32), {"units": "1"})
-            data[f"{pop}_spike_odor"] = ("spike_" + pop, cat(1).astype(np.int32), {"units": "1"})
-            data[f"{pop}_spike_trial"] = ("spike_" + pop, cat(2).astype(np.int32), {"units": "1"})
-            data[f"{pop}_spike_fly"] = ("spike_" + pop, cat(0).astype(np.int32), {"units": "1"})
+            data.update(_spike_variables(pop, spikes[pop]))
     ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
     ds["time"].attrs.update(units="s", long_name="time bin centre")
-    ds.attrs.update({
-        "title": "flysim simulation",
-        "params": json.dumps(params_to_dict(params)),
-        "noise": json.dumps(noise.to_dict()),
-        "wiring_seeds": json.dumps(fly_seeds),
-        "n_trials": n_trials,
-        "structure_key": structure.key,
-        "versions": json.dumps(_versions()),
-        "odor_panel": json.dumps(odors.info, default=str),
-        "adapted": adapted,
-        "odor_window_s": json.dumps([float(proto.baseline),
-                                     float(proto.baseline + proto.odor_duration)]),
-        "baseline_window_s": json.dumps([0.0, float(proto.baseline)]),
-        "compile_seconds": round(compiled_at - started, 3),
-        "wall_seconds": round(time.perf_counter() - started, 3),
-    })
+    ds.attrs.update(
+        {
+            "title": "flysim simulation",
+            "params": json.dumps(params_to_dict(params)),
+            "noise": json.dumps(noise.to_dict()),
+            "wiring_seeds": json.dumps(fly_seeds),
+            "n_trials": n_trials,
+            "structure_key": structure.key,
+            "versions": json.dumps(_versions()),
+            "odor_panel": json.dumps(odors.info, default=str),
+            "adapted": adapted,
+            "odor_window_s": json.dumps(
+                [float(proto.baseline), float(proto.baseline + proto.odor_duration)]
+            ),
+            "baseline_window_s": json.dumps([0.0, float(proto.baseline)]),
+            "compile_seconds": round(compiled_at - started, 3),
+            "wall_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
     if not several_flies:
         ds = ds.squeeze("fly", drop=False)
     return ds
-

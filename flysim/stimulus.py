@@ -31,8 +31,9 @@ def _ou(rng, n_bins: int, n: int, sigma: float, tau: float, dt: float) -> np.nda
     return out
 
 
-def orn_drive(panel: OdorPanel, params: CircuitParams, noise: Noise, slots, n_bins: int,
-              fly_seeds) -> tuple[np.ndarray, np.ndarray]:
+def orn_drive(
+    panel: OdorPanel, params: CircuitParams, noise: Noise, slots, n_bins: int, fly_seeds
+) -> tuple[np.ndarray, np.ndarray]:
     """ORN rates (n_bins, n_slots * n_glomeruli) in Hz and their mean per slot (n_bins, n_slots).
 
     Odor on in [baseline + jitter, baseline + odor_duration + jitter); input-pattern noise and
@@ -42,31 +43,37 @@ def orn_drive(panel: OdorPanel, params: CircuitParams, noise: Noise, slots, n_bi
     dt = float(proto.stimulus_dt)
     times = np.arange(n_bins) * dt
     n_glom = panel.n_glomeruli
-    spont = (panel.spontaneous if panel.spontaneous is not None
-             else np.full(n_glom, float(params.orn.spontaneous_rate)))
+    spont = (
+        panel.spontaneous
+        if panel.spontaneous is not None
+        else np.full(n_glom, float(params.orn.spontaneous_rate))
+    )
     max_rate = float(params.orn.max_rate)
     rates = np.empty((n_bins, len(slots) * n_glom))
     for s, (fly, odor, trial) in enumerate(slots):
         block = np.broadcast_to(spont, (n_bins, n_glom)).copy()
         if odor >= 0:
             keys = (fly_seeds[fly], odor, trial)
-            jitter = noise.rng("onset_jitter", *keys).normal(0, float(noise.onset_jitter)) \
-                if float(noise.onset_jitter) > 0 else 0.0
+            jitter = (
+                noise.rng("onset_jitter", *keys).normal(0, float(noise.onset_jitter))
+                if float(noise.onset_jitter) > 0
+                else 0.0
+            )
             on = (times >= float(proto.baseline) + jitter) & (
-                times < float(proto.baseline + proto.odor_duration) + jitter)
+                times < float(proto.baseline + proto.odor_duration) + jitter
+            )
             delta = np.broadcast_to(panel.responses[odor], (n_bins, n_glom)).copy()
             if noise.input_sigma > 0:
                 rng = noise.rng("input_pattern", *keys)
                 if noise.input_tau is None:
                     delta += rng.normal(0, noise.input_sigma, n_glom)
                 else:
-                    delta += _ou(rng, n_bins, n_glom, noise.input_sigma, float(noise.input_tau),
-                                 dt)
+                    delta += _ou(rng, n_bins, n_glom, noise.input_sigma, float(noise.input_tau), dt)
             if noise.background > 0:
                 seed = int(noise.rng("background", *keys).integers(2**31))
                 distractor = synthetic_panel(1, n_glomeruli=n_glom, seed=seed).responses[0]
                 delta += noise.background * distractor
             block[on] += delta[on]
-        rates[:, s * n_glom:(s + 1) * n_glom] = np.clip(block, 0.0, max_rate)
+        rates[:, s * n_glom : (s + 1) * n_glom] = np.clip(block, 0.0, max_rate)
     mean = rates.reshape(n_bins, len(slots), n_glom).mean(axis=2)
     return rates, mean

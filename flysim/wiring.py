@@ -18,6 +18,6 @@ def draw_claws(params: CircuitParams, fly_seed: int) -> tuple[np.ndarray, np.nda
     net = params.network
     rng = np.random.default_rng([int(fly_seed), 0x57A1])  # stream reserved for wiring
     keys = rng.random((net.n_kc, net.n_glomeruli))
-    glomeruli = np.argsort(keys, axis=1)[:, :net.kc_in_degree]  # distinct per KC
+    glomeruli = np.argsort(keys, axis=1)[:, : net.kc_in_degree]  # distinct per KC
     sisters = rng.integers(net.pns_per_glomerulus, size=glomeruli.shape)
     return glomeruli, glomeruli * net.pns_per_glomerulus + sisters

@@ -8,16 +8,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "flysim.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "flysim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def test_run_config_writes_netcdf(tmp_path, session_cache):
     import os
 
     out = tmp_path / "small.nc"
-    proc = run_cli("run", "examples/run_small.toml", "--out", str(out),
-                   env={**os.environ, "FLYSIM_CACHE_DIR": session_cache})
+    proc = run_cli(
+        "run",
+        "examples/run_small.toml",
+        "--out",
+        str(out),
+        env={**os.environ, "FLYSIM_CACHE_DIR": session_cache},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "KC coding level" in proc.stdout
     ds = xr.open_dataset(out)

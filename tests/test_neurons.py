@@ -29,14 +29,22 @@ v = "E_L"
     assert structure_of(params, batch=2).key != structure_of(load_params("tiny"), batch=2).key
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ('name = "x"\nequations = "dw/dt = -w/(10*ms) : 1"\nthreshold = "w>1"\nreset = "w=0"\n',
-     "must define dv/dt"),
-    ('name = "x"\nequations = "dv/dt = -v/(10*ms) : volt"\nthreshold = "v>0*mV"\nreset = "v=0*mV"\n',
-     "must use the synaptic current I_syn"),
-    ('name = "x"\nequations = "dv/dt = (I_syn - v) : volt"\n', "missing keys"),
-    ('name = "x"\nfoo = 1\n', "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        (
+            'name = "x"\nequations = "dw/dt = -w/(10*ms) : 1"\nthreshold = "w>1"\nreset = "w=0"\n',
+            "must define dv/dt",
+        ),
+        (
+            'name = "x"\nequations = "dv/dt = -v/(10*ms) : volt"\n'
+            'threshold = "v>0*mV"\nreset = "v=0*mV"\n',
+            "must use the synaptic current I_syn",
+        ),
+        ('name = "x"\nequations = "dv/dt = (I_syn - v) : volt"\n', "missing keys"),
+        ('name = "x"\nfoo = 1\n', "unknown keys"),
+    ],
+)
 def test_bad_models(tmp_path, body, fragment):
     path = tmp_path / "bad.toml"
     path.write_text(body)

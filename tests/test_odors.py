@@ -29,11 +29,15 @@ def write(tmp_path, text, name="table.csv", encoding="utf-8"):
 
 
 def test_table_with_receptor_row_and_spontaneous(tmp_path):
-    path = write(tmp_path, "odor\tDM1\tDM2\tVA2\n"
-                           "\tOr42b\tOr59b\tOr92a\n"
-                           "spontaneous\t8\t5\t12\n"
-                           "ethyl acetate\t120\t-3\t40\n"
-                           "1-hexanol\t10\t80\t0\n", "hallem.tsv")
+    path = write(
+        tmp_path,
+        "odor\tDM1\tDM2\tVA2\n"
+        "\tOr42b\tOr59b\tOr92a\n"
+        "spontaneous\t8\t5\t12\n"
+        "ethyl acetate\t120\t-3\t40\n"
+        "1-hexanol\t10\t80\t0\n",
+        "hallem.tsv",
+    )
     panel = from_table(path)
     assert panel.names == ("ethyl acetate", "1-hexanol")
     assert panel.glomeruli == ("DM1", "DM2", "VA2")
@@ -41,17 +45,20 @@ def test_table_with_receptor_row_and_spontaneous(tmp_path):
     assert panel.responses[0, 1] == -3
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "is empty"),
-    ("odor,a,b\n", "has no odor rows"),
-    ("odor,a,b\nx,1\n", "2 cells, header has 3"),
-    ("odor,a,b\nx,1,\n", "column 'b': missing value"),
-    ("odor,a,b\nx,1,lots\n", "non-numeric 'lots'"),
-    ("odor,a,b\nx,1,nan\n", "column 'b'"),
-    ("odor,a,b\nx,1,1e9\n", "implausible"),
-    ("odor,a,b\nx,1,2\nx,3,4\n", "duplicated odor names: ['x']"),
-    ("odor,a,\nx,1,2\n", "needs a name for every column"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "is empty"),
+        ("odor,a,b\n", "has no odor rows"),
+        ("odor,a,b\nx,1\n", "2 cells, header has 3"),
+        ("odor,a,b\nx,1,\n", "column 'b': missing value"),
+        ("odor,a,b\nx,1,lots\n", "non-numeric 'lots'"),
+        ("odor,a,b\nx,1,nan\n", "column 'b'"),
+        ("odor,a,b\nx,1,1e9\n", "implausible"),
+        ("odor,a,b\nx,1,2\nx,3,4\n", "duplicated odor names: ['x']"),
+        ("odor,a,\nx,1,2\n", "needs a name for every column"),
+    ],
+)
 def test_bad_tables(tmp_path, text, fragment):
     with pytest.raises(OdorTableError) as info:
         from_table(write(tmp_path, text))
@@ -78,8 +85,14 @@ def test_noise_sources_are_independent():
     params = load_params("tiny")
     panel = synthetic_panel(1, n_glomeruli=20, seed=0)
     pattern = orn_drive(panel, params, Noise(input_sigma=5, seed=1), [Slot(0, 0, 0)], 1001, [0])[0]
-    both = orn_drive(panel, params, Noise(input_sigma=5, onset_jitter=0 * params.network.dt,
-                                          seed=1), [Slot(0, 0, 0)], 1001, [0])[0]
+    both = orn_drive(
+        panel,
+        params,
+        Noise(input_sigma=5, onset_jitter=0 * params.network.dt, seed=1),
+        [Slot(0, 0, 0)],
+        1001,
+        [0],
+    )[0]
     assert np.array_equal(pattern, both)
     other = orn_drive(panel, params, Noise(input_sigma=5, seed=2), [Slot(0, 0, 0)], 1001, [0])[0]
     assert not np.array_equal(pattern, other)

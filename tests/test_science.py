@@ -14,10 +14,12 @@ def adult_runs():
     params = load_params("drosophila_adult")
     panel = synthetic_panel(16, seed=11)  # 16 odors = one batch
     runs = {}
-    for label, override in {"default": {}, "apl_off": {"li.enabled": False},
-                            "sfa_off": {"sfa.enabled": False}}.items():
-        runs[label] = simulate(with_overrides(params, override), panel, noise=Noise(seed=2),
-                               seed=0)
+    for label, override in {
+        "default": {},
+        "apl_off": {"li.enabled": False},
+        "sfa_off": {"sfa.enabled": False},
+    }.items():
+        runs[label] = simulate(with_overrides(params, override), panel, noise=Noise(seed=2), seed=0)
     return runs
 
 

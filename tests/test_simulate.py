@@ -68,24 +68,69 @@ def test_noise_seed_changes_spikes_but_not_wiring(base_run, tiny, tiny_panel):
 def test_zero_noise_is_deterministic(tiny, tiny_panel):
     quiet = Noise(poisson_input=False, seed=1)
     a = simulate(tiny, tiny_panel.select(tiny_panel.names[:2]), noise=quiet, n_trials=2)
-    b = simulate(tiny, tiny_panel.select(tiny_panel.names[:2]), noise=Noise(
-        poisson_input=False, seed=2), n_trials=2)
+    b = simulate(
+        tiny,
+        tiny_panel.select(tiny_panel.names[:2]),
+        noise=Noise(poisson_input=False, seed=2),
+        n_trials=2,
+    )
     # without any noise source, trials and noise seeds give identical spikes
     assert np.array_equal(a.kc_spike_count.values, b.kc_spike_count.values)
-    assert np.array_equal(a.kc_spike_count.isel(trial=0).values,
-                          a.kc_spike_count.isel(trial=1).values)
+    assert np.array_equal(
+        a.kc_spike_count.isel(trial=0).values, a.kc_spike_count.isel(trial=1).values
+    )
 
 
-def test_loop_compiles_once(tiny):
+def test_loop_compiles_once(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLYSIM_CACHE_DIR", str(tmp_path))  # fresh cache: the first run compiles
     before = compilation_count()
     panels = [synthetic_panel(3, n_glomeruli=20, seed=s) for s in range(10)]
     for k in range(10):
-        params = with_overrides(tiny, {"li.strength": 0.2 * k, "sfa.strength": 0.1 * k,
-                                       "weights.pn_kc": (5 + 0.1 * k) * nS})
-        noise = Noise(input_sigma=2.0 * k, kc_current_sigma=2 * k * pA, onset_jitter=k * ms,
-                      background=0.05 * k, seed=k)
+        params = with_overrides(
+            tiny,
+            {"li.strength": 0.2 * k, "sfa.strength": 0.1 * k, "weights.pn_kc": (5 + 0.1 * k) * nS},
+        )
+        noise = Noise(
+            input_sigma=2.0 * k,
+            kc_current_sigma=2 * k * pA,
+            onset_jitter=k * ms,
+            background=0.05 * k,
+            seed=k,
+        )
         simulate(params, panels[k], noise=noise, seed=k)
-    assert compilation_count() - before <= 1  # one build at most (zero if already cached)
+    assert compilation_count() - before == 1
+
+
+SHARED_CACHE_SCRIPT = """
+import sys, numpy as np, flysim
+from flysim.odors import synthetic_panel
+ds = flysim.simulate(flysim.load_params("tiny"), synthetic_panel(2, n_glomeruli=20, seed=0),
+                     seed=0, batch_size=2)
+np.save(sys.argv[1], ds.kc_spike_count.values)
+"""
+
+
+def test_two_processes_share_one_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FLYSIM_CACHE_DIR": str(tmp_path / "cache")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHARED_CACHE_SCRIPT, str(tmp_path / f"{k}.npy")],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(2)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    a, b = (np.load(tmp_path / f"{k}.npy") for k in range(2))
+    assert np.array_equal(a, b)
+    builds = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    assert len(builds) == 1  # one compiled network, no half-built leftovers
 
 
 def test_several_flies_and_adapted_panel(tiny):
@@ -96,13 +141,16 @@ def test_several_flies_and_adapted_panel(tiny):
     assert "12 glomeruli" in ds.attrs["adapted"]
 
 
-@pytest.mark.parametrize("kwargs, error, fragment", [
-    ({"n_trials": 0}, ValueError, "n_trials"),
-    ({"seed": -1}, ValueError, "seed"),
-    ({"seed": [1, 1]}, ValueError, "distinct"),
-    ({"noise": "loud"}, TypeError, "flysim.Noise"),
-    ({"batch_size": 0}, ValueError, "batch_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, fragment",
+    [
+        ({"n_trials": 0}, ValueError, "n_trials"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": [1, 1]}, ValueError, "distinct"),
+        ({"noise": "loud"}, TypeError, "flysim.Noise"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+    ],
+)
 def test_bad_arguments(tiny, tiny_panel, kwargs, error, fragment):
     with pytest.raises(error, match=fragment):
         simulate(tiny, tiny_panel, **kwargs)

@@ -5,5 +5,11 @@ from .cache import cache_dir
 from .runner import CompiledCircuit, SimulationError
 from .values import parameter_values
 
-__all__ = ["CompiledCircuit", "SimulationError", "cache_dir", "compilation_count",
-           "compile_structure", "parameter_values"]
+__all__ = [
+    "CompiledCircuit",
+    "SimulationError",
+    "cache_dir",
+    "compilation_count",
+    "compile_structure",
+    "parameter_values",
+]

@@ -34,24 +34,38 @@ def _describe(network, handles) -> dict:
     from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 
     settable, outputs = {}, {}
-    owners = [*handles["groups"].values(), *handles["synapses"].values(),
-              *handles["monitors"].values()]
+    owners = [
+        *handles["groups"].values(),
+        *handles["synapses"].values(),
+        *handles["monitors"].values(),
+    ]
     for owner in owners:
         for name, var in owner.variables.items():
             if not isinstance(var, ArrayVariable) or var.owner is None:
                 continue
-            if var.owner.name != owner.name or name.startswith("_") and name not in (
-                    "_synaptic_pre", "_synaptic_post"):
+            if (
+                var.owner.name != owner.name
+                or name.startswith("_")
+                and name not in ("_synaptic_pre", "_synaptic_post")
+            ):
                 continue
-            entry = {"dtype": np.dtype(var.dtype).str, "size": int(var.size),
-                     "dynamic": isinstance(var, DynamicArrayVariable),
-                     "file": device.get_array_filename(var)}
+            entry = {
+                "dtype": np.dtype(var.dtype).str,
+                "size": int(var.size),
+                "dynamic": isinstance(var, DynamicArrayVariable),
+                "file": device.get_array_filename(var),
+            }
             outputs[f"{owner.name}.{name}"] = entry
             if not var.read_only and not entry["dynamic"]:
                 settable[f"{owner.name}.{name}"] = entry
-    timed = {name: {"shape": list(ta.values.shape), "dtype": np.dtype(ta.values.dtype).str,
-                    "cli_name": device.timed_arrays[ta]}
-             for name, ta in handles["timed_arrays"].items()}
+    timed = {
+        name: {
+            "shape": list(ta.values.shape),
+            "dtype": np.dtype(ta.values.dtype).str,
+            "cli_name": device.timed_arrays[ta],
+        }
+        for name, ta in handles["timed_arrays"].items()
+    }
     return {"settable": settable, "outputs": outputs, "timed_arrays": timed}
 
 
@@ -62,8 +76,13 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     # -O3 -march=native: the binary is built and run on the same machine (cache is per host).
-    brian2.prefs.codegen.cpp.extra_compile_args_gcc = ["-w", "-O3", "-ffast-math",
-                                                       "-fno-finite-math-only", "-march=native"]
+    brian2.prefs.codegen.cpp.extra_compile_args_gcc = [
+        "-w",
+        "-O3",
+        "-ffast-math",
+        "-fno-finite-math-only",
+        "-march=native",
+    ]
     try:
         network, handles = build_network(params, structure)
         network.run(structure.duration_ms * brian2.ms, namespace={})
@@ -95,9 +114,12 @@ def compile_structure(params: CircuitParams, structure: Structure) -> Path:
         try:
             description = _compile(params, structure, work)
             _COMPILATIONS += 1
-            manifest = {"key": structure.key, "structure": structure.__dict__ | {
-                "neurons": [list(n) for n in structure.neurons]},
-                "compile_seconds": time.perf_counter() - start, **description}
+            manifest = {
+                "key": structure.key,
+                "structure": structure.__dict__ | {"neurons": [list(n) for n in structure.neurons]},
+                "compile_seconds": time.perf_counter() - start,
+                **description,
+            }
             (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
             if target.exists():  # a stale, manifest-less leftover
                 shutil.rmtree(target)

@@ -11,7 +11,7 @@ __all__ = ["cache_dir", "file_lock"]
 
 
 def cache_dir() -> Path:
-    """The cache directory: ``$FLYSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/flysim`` or ~/.cache/flysim."""
+    """The cache: ``$FLYSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/flysim`` or ``~/.cache/flysim``."""
     root = os.environ.get("FLYSIM_CACHE_DIR")
     if not root:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

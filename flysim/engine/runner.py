@@ -41,8 +41,9 @@ class CompiledCircuit:
             spec = self.timed_arrays[name]
             array = np.ascontiguousarray(value, dtype=spec["dtype"])
             if list(array.shape) != spec["shape"]:
-                raise ValueError(f"stimulus '{name}' must have shape {spec['shape']}, "
-                                 f"got {list(array.shape)}")
+                raise ValueError(
+                    f"stimulus '{name}' must have shape {spec['shape']}, got {list(array.shape)}"
+                )
             path = folder / f"{name}.bin"
             array.tofile(path)
             return f"{spec['cli_name']}.values={path}"
@@ -69,7 +70,12 @@ class CompiledCircuit:
             proc = subprocess.run(args, cwd=self.directory, capture_output=True, text=True)
             if proc.returncode != 0:
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-                raise SimulationError(f"simulation binary failed (exit {proc.returncode}): "
-                                      + " | ".join(tail))
-            return {name: np.fromfile(results / self.outputs[name]["file"],
-                                      dtype=self.outputs[name]["dtype"]) for name in outputs}
+                raise SimulationError(
+                    f"simulation binary failed (exit {proc.returncode}): " + " | ".join(tail)
+                )
+            return {
+                name: np.fromfile(
+                    results / self.outputs[name]["file"], dtype=self.outputs[name]["dtype"]
+                )
+                for name in outputs
+            }

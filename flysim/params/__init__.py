@@ -17,8 +17,23 @@ from .schema import (
 from .units import ParameterError
 
 __all__ = [
-    "AdaptationParams", "CircuitParams", "KvParams", "LateralInhibitionParams", "LearningParams",
-    "NetworkParams", "NeuronParams", "OrnParams", "ParameterError", "ProtocolParams",
-    "WeightParams", "dump_params", "get_path", "known_paths", "list_presets", "load_params",
-    "params_from_dict", "params_to_dict", "with_overrides",
+    "AdaptationParams",
+    "CircuitParams",
+    "KvParams",
+    "LateralInhibitionParams",
+    "LearningParams",
+    "NetworkParams",
+    "NeuronParams",
+    "OrnParams",
+    "ParameterError",
+    "ProtocolParams",
+    "WeightParams",
+    "dump_params",
+    "get_path",
+    "known_paths",
+    "list_presets",
+    "load_params",
+    "params_from_dict",
+    "params_to_dict",
+    "with_overrides",
 ]

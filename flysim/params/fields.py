@@ -16,18 +16,26 @@ __all__ = ["quantity", "number", "integer", "flag", "choice", "ParamGroup"]
 def quantity(default, unit: str, *, minimum=None, positive=False, doc=""):
     """A physical value in ``unit`` (the unit also used when writing TOML)."""
     # Quantities are unhashable arrays, so dataclasses need a factory for them.
-    return dataclasses.field(default_factory=lambda: default, metadata=dict(
-        kind="quantity", unit=unit, minimum=minimum, positive=positive, doc=doc))
+    return dataclasses.field(
+        default_factory=lambda: default,
+        metadata=dict(kind="quantity", unit=unit, minimum=minimum, positive=positive, doc=doc),
+    )
 
 
 def number(default, *, minimum=None, maximum=None, positive=False, doc=""):
     """A dimensionless real number."""
-    return dataclasses.field(default=default, metadata=dict(
-        kind="number", unit="1", minimum=minimum, maximum=maximum, positive=positive, doc=doc))
+    return dataclasses.field(
+        default=default,
+        metadata=dict(
+            kind="number", unit="1", minimum=minimum, maximum=maximum, positive=positive, doc=doc
+        ),
+    )
 
 
 def integer(default, *, minimum=1, doc=""):
-    return dataclasses.field(default=default, metadata=dict(kind="integer", minimum=minimum, doc=doc))
+    return dataclasses.field(
+        default=default, metadata=dict(kind="integer", minimum=minimum, doc=doc)
+    )
 
 
 def flag(default, *, doc=""):
@@ -35,8 +43,9 @@ def flag(default, *, doc=""):
 
 
 def choice(default, options, *, doc=""):
-    return dataclasses.field(default=default, metadata=dict(kind="choice", options=tuple(options),
-                                                            doc=doc))
+    return dataclasses.field(
+        default=default, metadata=dict(kind="choice", options=tuple(options), doc=doc)
+    )
 
 
 def _check_range(name, value, meta, shown):
@@ -56,11 +65,15 @@ def check_field(name: str, value, meta: dict):
     if kind == "quantity":
         unit = UNITS[meta["unit"]]
         if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(unit):
-            got = dimension_name(get_dimensions(value)) if isinstance(value, Quantity) else (
-                "a plain number" if isinstance(value, (int, float)) else type(value).__name__)
+            got = (
+                dimension_name(get_dimensions(value))
+                if isinstance(value, Quantity)
+                else ("a plain number" if isinstance(value, (int, float)) else type(value).__name__)
+            )
             raise ParameterError(
                 f"parameter '{name}' needs units of {dimension_name(get_dimensions(unit))}, "
-                f"e.g. {{value = ..., unit = \"{meta['unit']}\"}}; got {got}")
+                f'e.g. {{value = ..., unit = "{meta["unit"]}"}}; got {got}'
+            )
         raw = float(value / unit)
         if not math.isfinite(raw):
             raise ParameterError(f"parameter '{name}' must be finite, got {value}")
@@ -85,7 +98,8 @@ def check_field(name: str, value, meta: dict):
     elif kind == "choice":
         if value not in meta["options"]:
             raise ParameterError(
-                f"parameter '{name}' must be one of {list(meta['options'])}, got {value!r}")
+                f"parameter '{name}' must be one of {list(meta['options'])}, got {value!r}"
+            )
 
 
 def _same(a, b) -> bool:
@@ -112,7 +126,8 @@ class ParamGroup:
     def __eq__(self, other):
         if type(other) is not type(self):
             return NotImplemented
-        return all(_same(getattr(self, f.name), getattr(other, f.name))
-                   for f in dataclasses.fields(self))
+        return all(
+            _same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self)
+        )
 
     __hash__ = None

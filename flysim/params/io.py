@@ -13,14 +13,21 @@ from brian2 import Quantity
 from .schema import GROUPS, CircuitParams
 from .units import ParameterError, parse_quantity, quantity_to_toml
 
-__all__ = ["load_params", "dump_params", "params_to_dict", "params_from_dict", "list_presets",
-           "group_from_mapping"]
+__all__ = [
+    "load_params",
+    "dump_params",
+    "params_to_dict",
+    "params_from_dict",
+    "list_presets",
+    "group_from_mapping",
+]
 
 
 def list_presets() -> list[str]:
     """Names of the presets shipped in ``models/``."""
-    return sorted(p.name[:-5] for p in resources.files("flysim.models").iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name[:-5] for p in resources.files("flysim.models").iterdir() if p.name.endswith(".toml")
+    )
 
 
 def _prefixed(error: ParameterError, prefix: str) -> ParameterError:
@@ -36,9 +43,12 @@ def group_from_mapping(group: str, mapping: dict, base=None):
     for key, raw in mapping.items():
         if key not in fields:
             raise ParameterError(
-                f"unknown parameter '{group}.{key}' (known in [{group}]: {', '.join(fields)})")
+                f"unknown parameter '{group}.{key}' (known in [{group}]: {', '.join(fields)})"
+            )
         kind = fields[key].metadata.get("kind")
-        values[key] = parse_quantity(f"{group}.{key}", raw) if kind in ("quantity", "number") else raw
+        values[key] = (
+            parse_quantity(f"{group}.{key}", raw) if kind in ("quantity", "number") else raw
+        )
     try:
         return dataclasses.replace(base, **values)
     except ParameterError as error:
@@ -60,7 +70,8 @@ def params_from_dict(data: dict, base: CircuitParams | None = None) -> CircuitPa
             top[key] = group_from_mapping(key, value, getattr(base, key))
         else:
             raise ParameterError(
-                f"unknown parameter group '{key}' (known: name, notes, {', '.join(GROUPS)})")
+                f"unknown parameter group '{key}' (known: name, notes, {', '.join(GROUPS)})"
+            )
     return dataclasses.replace(base, **top)
 
 
@@ -75,7 +86,9 @@ def load_params(path_or_preset: str | Path = "drosophila_adult") -> CircuitParam
         name = str(path_or_preset)
         if name not in list_presets():
             raise ParameterError(
-                f"unknown preset '{name}' (presets: {', '.join(list_presets())}; or give a .toml path)")
+                f"unknown preset '{name}' (presets: {', '.join(list_presets())}; "
+                "or give a .toml path)"
+            )
         text = resources.files("flysim.models").joinpath(f"{name}.toml").read_text(encoding="utf-8")
         label = name
     try:

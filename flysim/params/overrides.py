@@ -43,7 +43,9 @@ def with_overrides(params: CircuitParams, overrides: dict) -> CircuitParams:
     ``{"value": 5, "unit": "nS"}`` dicts (as read from a scan file).
     """
     if not isinstance(overrides, dict):
-        raise ParameterError(f"overrides must be a dict of 'group.name' -> value, got {overrides!r}")
+        raise ParameterError(
+            f"overrides must be a dict of 'group.name' -> value, got {overrides!r}"
+        )
     by_group: dict[str, dict] = {}
     for path, value in overrides.items():
         group, name = _split(path)
@@ -61,6 +63,7 @@ def with_overrides(params: CircuitParams, overrides: dict) -> CircuitParams:
                     raise ParameterError(f"parameter '{name}' must be a scalar, got {value}")
             replaced[group] = dataclasses.replace(current, **typed)
         except ParameterError as error:
-            raise ParameterError(str(error).replace("parameter '", f"parameter '{group}.", 1)) \
-                from None
+            raise ParameterError(
+                str(error).replace("parameter '", f"parameter '{group}.", 1)
+            ) from None
     return dataclasses.replace(params, **replaced)

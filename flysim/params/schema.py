@@ -15,8 +15,16 @@ from .fields import ParamGroup, choice, flag, integer, number, quantity
 from .units import ParameterError
 
 __all__ = [
-    "NetworkParams", "ProtocolParams", "OrnParams", "NeuronParams", "WeightParams",
-    "LateralInhibitionParams", "AdaptationParams", "KvParams", "LearningParams", "CircuitParams",
+    "NetworkParams",
+    "ProtocolParams",
+    "OrnParams",
+    "NeuronParams",
+    "WeightParams",
+    "LateralInhibitionParams",
+    "AdaptationParams",
+    "KvParams",
+    "LearningParams",
+    "CircuitParams",
     "GROUPS",
 ]
 
@@ -37,10 +45,16 @@ class NetworkParams(ParamGroup):
 class ProtocolParams(ParamGroup):
     """Timing of one odor presentation (a trial)."""
 
-    baseline: object = quantity(300 * ms, "ms", positive=True, doc="spontaneous period before the odor")
-    odor_duration: object = quantity(500 * ms, "ms", positive=True, doc="odor on (0.5-1 s, Rapp & Nawrot)")
+    baseline: object = quantity(
+        300 * ms, "ms", positive=True, doc="spontaneous period before the odor"
+    )
+    odor_duration: object = quantity(
+        500 * ms, "ms", positive=True, doc="odor on (0.5-1 s, Rapp & Nawrot)"
+    )
     post: object = quantity(200 * ms, "ms", minimum=0 * ms, doc="after odor offset")
-    stimulus_dt: object = quantity(1 * ms, "ms", positive=True, doc="time resolution of the ORN drive")
+    stimulus_dt: object = quantity(
+        1 * ms, "ms", positive=True, doc="time resolution of the ORN drive"
+    )
 
     @property
     def duration(self):
@@ -78,7 +92,8 @@ class NeuronParams(ParamGroup):
             raise ParameterError(f"parameter 'neuron' must be a model name, got {self.neuron!r}")
         if not self.V_reset < self.V_T:
             raise ParameterError(
-                f"parameter 'V_reset' ({self.V_reset}) must be below 'V_T' ({self.V_T})")
+                f"parameter 'V_reset' ({self.V_reset}) must be below 'V_T' ({self.V_T})"
+            )
 
     @property
     def g_L(self):
@@ -90,14 +105,18 @@ class WeightParams(ParamGroup):
     """Conductance increments per presynaptic spike."""
 
     orn_pn: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="per ORN spike (calibrated)")
-    pn_kc: object = quantity(6 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)")
+    pn_kc: object = quantity(
+        6 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)"
+    )
     kc_apl: object = quantity(3 * nS, "nS", minimum=0 * nS, doc="Rapp & Nawrot 2020")
     apl_kc: object = quantity(25 * nS, "nS", minimum=0 * nS, doc="per APL spike, onto every KC")
     kc_mbon: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="initial KC->MBON weight")
-    ln_pn: object = quantity(0.05 * nS, "nS", minimum=0 * nS,
-                             doc="AL LN shunt per Hz of mean ORN rate")
-    dan_input: object = quantity(2 * nS, "nS", minimum=0 * nS,
-                                 doc="per reinforcement input spike onto a DAN")
+    ln_pn: object = quantity(
+        0.05 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate"
+    )
+    dan_input: object = quantity(
+        30 * nS, "nS", minimum=0 * nS, doc="per reinforcement input spike onto a DAN"
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -107,7 +126,9 @@ class LateralInhibitionParams(ParamGroup):
     enabled: bool = flag(True)
     strength: float = number(1.0, minimum=0.0, doc="multiplies the inhibitory weights")
     site: str = choice("apl", ("apl", "ln", "both"), doc="where LI acts")
-    apl_compartments: int = integer(1, doc="1 = global APL; >1 = local APL compartments (Amin 2020)")
+    apl_compartments: int = integer(
+        1, doc="1 = global APL; >1 = local APL compartments (Amin 2020)"
+    )
 
     def gain(self, site: str) -> float:
         return self.strength if self.enabled and self.site in (site, "both") else 0.0
@@ -130,7 +151,7 @@ class AdaptationParams(ParamGroup):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class KvParams(ParamGroup):
-    """KvLIF's auxiliary K+ conductance (a reading of Yang et al. 2026; see models/neurons/kvlif.toml)."""
+    """KvLIF's auxiliary K+ conductance (after Yang et al. 2026; models/neurons/kvlif.toml)."""
 
     g_max: object = quantity(20 * nS, "nS", minimum=0 * nS, doc="voltage-gated part, fully open")
     tau: object = quantity(50 * ms, "ms", positive=True, doc="activation time constant")
@@ -149,7 +170,9 @@ class LearningParams(ParamGroup):
     tau_dopamine: object = quantity(100 * ms, "ms", positive=True, doc="DAN signal trace")
     learning_rate: float = number(0.5, minimum=0.0, doc="depression per unit trace x dopamine")
     recovery_rate: object = quantity(0 * Hz, "Hz", minimum=0 * Hz, doc="slow pull back to w0")
-    dan_rate: object = quantity(100 * Hz, "Hz", minimum=0 * Hz, doc="DAN drive during reinforcement")
+    dan_rate: object = quantity(
+        100 * Hz, "Hz", minimum=0 * Hz, doc="DAN drive during reinforcement"
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -177,11 +200,13 @@ class CircuitParams(ParamGroup):
         if net.kc_in_degree > net.n_glomeruli:
             raise ParameterError(
                 f"parameter 'network.kc_in_degree' ({net.kc_in_degree}) exceeds "
-                f"'network.n_glomeruli' ({net.n_glomeruli}): each claw needs a distinct glomerulus")
+                f"'network.n_glomeruli' ({net.n_glomeruli}): each claw needs a distinct glomerulus"
+            )
         if net.n_kc % self.li.apl_compartments:
             raise ParameterError(
                 f"parameter 'li.apl_compartments' ({self.li.apl_compartments}) must divide "
-                f"'network.n_kc' ({net.n_kc})")
+                f"'network.n_kc' ({net.n_kc})"
+            )
         if self.protocol.stimulus_dt < net.dt:
             raise ParameterError("parameter 'protocol.stimulus_dt' must be >= 'network.dt'")
 
@@ -191,5 +216,8 @@ class CircuitParams(ParamGroup):
 
 
 #: group name -> class, for reading TOML and resolving dotted paths
-GROUPS = {f.name: f.default_factory().__class__ if f.default_factory is not dataclasses.MISSING
-          else None for f in dataclasses.fields(CircuitParams) if f.name not in ("name", "notes")}
+GROUPS = {
+    f.name: f.default_factory().__class__ if f.default_factory is not dataclasses.MISSING else None
+    for f in dataclasses.fields(CircuitParams)
+    if f.name not in ("name", "notes")
+}

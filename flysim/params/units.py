@@ -49,7 +49,8 @@ def parse_quantity(key: str, raw) -> Quantity | float:
         extra = set(raw) - {"value", "unit"}
         if extra or "value" not in raw:
             raise ParameterError(
-                f"parameter '{key}': expected {{value = ..., unit = \"...\"}}, got keys {sorted(raw)}"
+                f"parameter '{key}': expected {{value = ..., unit = \"...\"}}, "
+                f"got keys {sorted(raw)}"
             )
         value = raw["value"]
         unit_name = raw.get("unit", "1")
@@ -72,5 +73,7 @@ def quantity_to_toml(value, unit_name: str) -> dict:
     number = float(value / UNITS[unit_name])
     # Undo representation noise from the unit conversion (289.5 pF -> 289.49999999999997).
     rounded = float(f"{number:.12g}")
-    return {"value": rounded if math.isclose(rounded, number, rel_tol=1e-12) else number,
-            "unit": unit_name}
+    return {
+        "value": rounded if math.isclose(rounded, number, rel_tol=1e-12) else number,
+        "unit": unit_name,
+    }

@@ -66,6 +66,10 @@ class Structure:
     batch: int
     record_spikes: bool = False
     plastic: bool = False
+    profile: bool = False  # brian2 timing per code object (benchmarks only)
+    # KC current noise costs a randn() per KC every few steps even at sigma 0, so it is
+    # compiled in only when used: switching it on selects another network, its level does not.
+    kc_current_noise: bool = False
 
     @property
     def n_pn(self) -> int:
@@ -92,7 +96,14 @@ def _model_hash(name: str) -> str:
 
 
 def structure_of(
-    params: CircuitParams, *, batch: int, duration=None, record_spikes=False, plastic=False
+    params: CircuitParams,
+    *,
+    batch: int,
+    duration=None,
+    record_spikes=False,
+    plastic=False,
+    profile=False,
+    kc_current_noise=False,
 ) -> Structure:
     """The structure needed to run ``params`` with ``batch`` slots of ``duration`` each."""
     net, proto = params.network, params.protocol
@@ -115,6 +126,8 @@ def structure_of(
         batch=int(batch),
         record_spikes=bool(record_spikes),
         plastic=bool(plastic),
+        profile=bool(profile),
+        kc_current_noise=bool(kc_current_noise),
     )
 
 
@@ -250,12 +263,13 @@ def build_network(params: CircuitParams, structure: Structure):
             [
                 claws,
                 "g_apl : siemens (linked)",
-                "I_noise : amp",
+                "I_noise : amp" if s.kc_current_noise else "",
                 _shared(
                     {
                         "w_pn_kc": "siemens",
-                        "noise_decay": "1",
-                        "noise_sigma": "amp",
+                        **(
+                            {"noise_decay": "1", "noise_sigma": "amp"} if s.kc_current_noise else {}
+                        ),
                         "t_odor_on": "second",
                         "t_odor_mid": "second",
                         "t_odor_off": "second",
@@ -267,19 +281,21 @@ def build_network(params: CircuitParams, structure: Structure):
                 "count_late : integer",
             ]
         ),
-        synaptic="g_exc*(E_exc - v) + (g_inh + g_apl)*(E_inh - v) + I_noise",
+        synaptic="g_exc*(E_exc - v) + (g_inh + g_apl)*(E_inh - v)"
+        + (" + I_noise" if s.kc_current_noise else ""),
         extra_reset="count_spont += int(t < t_odor_on)\n"
         "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
         "count_late += int(t >= t_odor_mid and t < t_odor_off)",
     )
     kc.slot = np.repeat(np.arange(B), s.n_kc)
-    # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
-    kc.run_regularly(
-        "I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2) * randn()",
-        dt=NOISE_DT_STEPS * dt,
-        when="start",
-        name="kc_current_noise",
-    )
+    if s.kc_current_noise:
+        # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
+        kc.run_regularly(
+            "I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2) * randn()",
+            dt=NOISE_DT_STEPS * dt,
+            when="start",
+            name="kc_current_noise",
+        )
 
     # --- APL: one neuron (or compartment) per slot; its output conductance is shared by KCs ---
     n_comp = s.apl_compartments

@@ -29,7 +29,7 @@ from .engine import CompiledCircuit, compile_structure, parameter_values
 from .noise import Noise
 from .odors import OdorPanel
 from .params import CircuitParams, params_to_dict
-from .simulation import _versions, prepare
+from .simulation import _versions, claw_values, prepare
 from .stimulus import Slot, orn_drive
 from .wiring import draw_claws
 
@@ -90,7 +90,13 @@ def conditioning(
         raise ValueError("batch_size must be even (trained and control slots come in pairs)")
     proto = params.protocol
     present = float(proto.duration)
-    structure = structure_of(params, batch=batch_size, duration=4 * proto.duration, plastic=True)
+    structure = structure_of(
+        params,
+        batch=batch_size,
+        duration=4 * proto.duration,
+        plastic=True,
+        kc_current_noise=float(noise.kc_current_sigma) > 0,
+    )
     started = time.perf_counter()
     circuit = CompiledCircuit(compile_structure(params, structure))
     values0 = parameter_values(
@@ -132,12 +138,7 @@ def conditioning(
         slots = [(u, group) for group in (0, 1) for u in chunk]
         slots += [(None, 1)] * (B - len(slots))
         values = dict(values0)
-        claws = np.empty((B * n_kc, net.kc_in_degree), dtype=np.int64)
-        for s, (unit, _) in enumerate(slots):
-            fly = unit[0] if unit else 0
-            claws[s * n_kc : (s + 1) * n_kc] = wiring[fly] + s * n_pn
-        for c in range(net.kc_in_degree):
-            values[f"kc.claw{c}"] = claws[:, c]
+        values.update(claw_values([wiring[u[0] if u else 0] for u, _ in slots], n_pn))
         first = chunk[0]
         values["kc.rng_seed"] = int(
             noise.rng("spiking", flies[first[0]], 1_000_003, *first[1:]).integers(2**31 - 1)

@@ -44,6 +44,28 @@ def prepare(params: CircuitParams, odors: OdorPanel):
     return params, note
 
 
+def claw_values(pn_claws_per_slot: list, n_pn: int) -> dict:
+    """Run-time claw variables (``kc.claw0``...) of a batch: each slot's KC claws, as global PN
+    indices (slot s's PNs are s * n_pn ... (s + 1) * n_pn - 1)."""
+    claws = np.concatenate([c + s * n_pn for s, c in enumerate(pn_claws_per_slot)])
+    return {f"kc.claw{c}": claws[:, c] for c in range(claws.shape[1])}
+
+
+def batch_values(
+    circuit, params, constants, pn_claws_per_slot, odors, noise, slots, fly_seeds, rng_seed
+) -> dict:
+    """Every run-time value of one batch of a non-plastic run: constants, wiring, seed, drive."""
+    values = dict(constants)
+    values.update(claw_values(pn_claws_per_slot, params.n_pn))
+    values["kc.rng_seed"] = int(rng_seed)
+    n_stim_bins = circuit.timed_arrays["orn_rate"]["shape"][0]
+    values["orn_rate"], values["orn_mean"] = orn_drive(
+        odors, params, noise, slots, n_stim_bins, fly_seeds
+    )
+    values["dan_drive"] = np.zeros(circuit.timed_arrays["dan_drive"]["shape"])
+    return values
+
+
 def _versions() -> dict:
     out = {}
     for package in ("flysim", "brian2", "numpy", "xarray"):
@@ -154,7 +176,12 @@ def simulate(
     params, adapted = prepare(params, odors)
 
     started = time.perf_counter()
-    structure = structure_of(params, batch=batch_size, record_spikes=record_spikes)
+    structure = structure_of(
+        params,
+        batch=batch_size,
+        record_spikes=record_spikes,
+        kc_current_noise=float(noise.kc_current_sigma) > 0,
+    )
     circuit = CompiledCircuit(compile_structure(params, structure))
     compiled_at = time.perf_counter()
 
@@ -214,25 +241,22 @@ def simulate(
         from tqdm.auto import tqdm
 
         iterator = tqdm(batches, desc="simulate", unit="batch")
-    n_claws = net.kc_in_degree
     for batch in iterator:
         padded = batch + [Slot(0, -1, 0)] * (B - len(batch))
-        values = dict(constants)
-        claws = np.empty((B * n_kc, n_claws), dtype=np.int64)
-        for s, (fly, _, _) in enumerate(padded):
-            claws[s * n_kc : (s + 1) * n_kc] = wiring[fly][1] + s * n_pn
-        for c in range(n_claws):
-            values[f"kc.claw{c}"] = claws[:, c]
         # One brian2 seed per batch, from the noise seed and the batch's first trial.
         first = batch[0]
-        values["kc.rng_seed"] = int(
-            noise.rng("spiking", fly_seeds[first[0]], *first[1:], len(batch)).integers(2**31 - 1)
+        rng_seed = noise.rng("spiking", fly_seeds[first[0]], *first[1:], len(batch))
+        values = batch_values(
+            circuit,
+            params,
+            constants,
+            [wiring[f][1] for f, _, _ in padded],
+            odors,
+            noise,
+            padded,
+            fly_seeds,
+            rng_seed.integers(2**31 - 1),
         )
-        n_stim_bins = circuit.timed_arrays["orn_rate"]["shape"][0]
-        values["orn_rate"], values["orn_mean"] = orn_drive(
-            odors, params, noise, padded, n_stim_bins, fly_seeds
-        )
-        values["dan_drive"] = np.zeros(circuit.timed_arrays["dan_drive"]["shape"])
         result = circuit.run(values, outputs)
 
         window = float(proto.odor_duration)
@@ -270,7 +294,7 @@ def simulate(
         "pn": np.arange(n_pn),
         "mbon": np.arange(n_mbon),
         "time": (edges[:-1] + edges[1:]) / 2,
-        "claw": np.arange(n_claws),
+        "claw": np.arange(net.kc_in_degree),
         "pn_glomerulus": ("pn", np.repeat(np.arange(net.n_glomeruli), net.pns_per_glomerulus)),
         "glomerulus": list(odors.glomeruli),
     }

@@ -92,7 +92,7 @@ def test_loop_compiles_once(tiny, tmp_path, monkeypatch):
         )
         noise = Noise(
             input_sigma=2.0 * k,
-            kc_current_sigma=2 * k * pA,
+            kc_current_sigma=(1 + 2 * k) * pA,  # its level varies; on/off is structural
             onset_jitter=k * ms,
             background=0.05 * k,
             seed=k,

@@ -7,18 +7,21 @@ here is numpy/scipy/xarray; neither brian2 nor torch is imported. The PyTorch la
 ``flysim.adapters.torch_lora`` and must be imported explicitly.
 
 Modules: ``projection`` (sparse wiring, k-WTA), ``datasets`` (synthetic odor-like data),
-``flyhash``, ``continual``, ``ridge`` (streaming ridge, Fly-CL), ``router`` (FlyLoRA routing).
+``flyhash``, ``continual``, ``ridge`` (streaming ridge, Fly-CL), ``router`` (FlyLoRA routing),
+``link`` (an adapter matched to a simulated circuit: ``adapter_from_circuit``).
 """
 
 from .continual import FlyModel, SGDLinearReadout, class_incremental, class_incremental_tasks
 from .datasets import clustered_data, odor_classes
 from .flyhash import DenseLSH, FlyHash, flyhash_benchmark, mean_average_precision, true_neighbours
+from .link import FlyAdapter, adapter_from_circuit, claws_to_projection
 from .projection import kwta, sparse_projection, topk_mask
 from .ridge import FlyCL, StreamingRidge
 from .router import FlyLoRARouter, Route, flylora_projection, selection_counts
 
 __all__ = [
     "DenseLSH",
+    "FlyAdapter",
     "FlyCL",
     "FlyHash",
     "FlyLoRARouter",
@@ -26,8 +29,10 @@ __all__ = [
     "Route",
     "SGDLinearReadout",
     "StreamingRidge",
+    "adapter_from_circuit",
     "class_incremental",
     "class_incremental_tasks",
+    "claws_to_projection",
     "clustered_data",
     "flyhash_benchmark",
     "flylora_projection",

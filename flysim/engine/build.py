@@ -85,7 +85,7 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
     ]
     try:
         network, handles = build_network(params, structure)
-        network.run(structure.duration_ms * brian2.ms, namespace={})
+        network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)
         device.build(directory=str(directory), compile=True, run=False, with_output=False)
         description = _describe(network, handles)
     finally:

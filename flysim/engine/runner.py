@@ -73,9 +73,16 @@ class CompiledCircuit:
                 raise SimulationError(
                     f"simulation binary failed (exit {proc.returncode}): " + " | ".join(tail)
                 )
-            return {
+            read = {
                 name: np.fromfile(
                     results / self.outputs[name]["file"], dtype=self.outputs[name]["dtype"]
                 )
                 for name in outputs
+                if name != "profiling_info"
             }
+            if "profiling_info" in outputs:  # seconds per code object (profiled builds only)
+                lines = (results / "profiling_info.txt").read_text().splitlines()
+                read["profiling_info"] = {
+                    name: float(value) for name, value in (ln.split("\t") for ln in lines if ln)
+                }
+            return read

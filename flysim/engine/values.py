@@ -56,10 +56,11 @@ def parameter_values(
             "dan.w_dan_input": si(weights.dan_input),
         }
     )
-    noise_dt = NOISE_DT_STEPS * si(params.network.dt)
-    tau = si(noise_tau) if noise_tau is not None else 5e-3
-    values["kc.noise_decay"] = float(np.exp(-noise_dt / tau))
-    values["kc.noise_sigma"] = si(noise_sigma)
+    if si(noise_sigma) > 0:  # the KC current-noise code exists only then (see Structure)
+        noise_dt = NOISE_DT_STEPS * si(params.network.dt)
+        tau = si(noise_tau) if noise_tau is not None else 5e-3
+        values["kc.noise_decay"] = float(np.exp(-noise_dt / tau))
+        values["kc.noise_sigma"] = si(noise_sigma)
     if plastic:
         learning = params.learning
         values.update(

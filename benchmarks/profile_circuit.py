@@ -1,0 +1,46 @@
+"""Where the time of one compiled run goes: brian2's per-code-object timing for one batch of
+the default circuit. Run: ``python benchmarks/profile_circuit.py [--preset tiny] [--batch 16]``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def profile(preset: str = "drosophila_adult", batch: int = 16):
+    import flysim
+    from flysim.circuit import structure_of
+    from flysim.engine import CompiledCircuit, compile_structure, parameter_values
+    from flysim.odors import synthetic_panel
+    from flysim.simulation import batch_values
+    from flysim.stimulus import Slot
+    from flysim.wiring import draw_claws
+
+    params = flysim.load_params(preset)
+    structure = structure_of(params, batch=batch, profile=True)
+    circuit = CompiledCircuit(compile_structure(params, structure))
+    panel = synthetic_panel(batch, n_glomeruli=params.network.n_glomeruli, seed=1)
+    slots = [Slot(0, k, 0) for k in range(batch)]
+    pn_claws = draw_claws(params, 0)[1]
+    values = batch_values(circuit, params, parameter_values(params), [pn_claws] * batch, panel,
+                          flysim.Noise(), slots, [0], 7)
+    start = time.perf_counter()
+    result = circuit.run(values, ["kc.count_early", "profiling_info"])
+    wall = time.perf_counter() - start
+    info = result["profiling_info"]
+    total = sum(info.values())
+    steps = structure.duration_ms / (structure.dt_us / 1000)
+    kc_steps = steps * batch * params.network.n_kc
+    print(f"{preset}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
+          f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)")
+    for name, seconds in sorted(info.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {name:45s} {seconds:7.3f} s  {100 * seconds / total:5.1f} %")
+    return info
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="drosophila_adult")
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args()
+    profile(args.preset, args.batch)

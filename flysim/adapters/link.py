@@ -1,0 +1,460 @@
+"""The link between the spiking circuit and the adapters: an adapter built from a circuit.
+
+:func:`adapter_from_circuit` reads a circuit's sizes (glomeruli, KCs, claws per KC) and coding
+level -- from a simulated ``xarray.Dataset`` (``flysim.simulate``) or from a plain parameter dict
+(``flysim.params.params_to_dict``) -- and returns a :class:`FlyAdapter`: the same expansion
+(``n_kc / n_glomeruli``), the same in-degree, ``k = round(coding_level * n_kc)`` winners, and
+optionally the circuit's own PN -> KC wiring (adapter KC ``i`` sums exactly the glomeruli that
+circuit KC ``i`` receives). Its codes are ``xarray.DataArray`` with a ``kc`` dim and the sample
+dims of the input (``odor``, ``trial``, ``sample``, ...), so every ``flysim.analysis`` function
+runs on them unchanged.
+
+The adapter's two mechanisms are the machine-learning abstractions of the circuit's two:
+
+=====================  ==========================================================================
+circuit                adapter
+=====================  ==========================================================================
+APL (lateral inh.)     top-k: exactly ``k`` KCs (the largest drives) are active in every sample
+no APL                 a *fixed* threshold, the same for every sample, set so that the mean
+                       coding level over the batch is ``coding_level`` (per-sample activity varies)
+SFA (adaptation)       a balancing bias (FlyLoRA / aux-loss-free balancing): a per-KC bias, added
+                       only for selection, updated along the stream of samples by
+                       ``bias -= rate * sign(count - mean count)``: KCs that win often are
+                       handicapped, rarely-winning ones promoted (homeostasis)
+=====================  ==========================================================================
+
+Note the time scales differ: SFA in the circuit acts *within* one odor presentation (each
+trial starts unadapted), the balancing bias acts *across* the stream of samples.
+
+numpy, scipy and xarray only: never brian2 or torch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse
+import xarray as xr
+
+from ._checks import check_fraction, check_int, check_nonnegative
+from .projection import sparse_projection, topk_mask
+
+__all__ = ["DEFAULT_CODING_LEVEL", "FlyAdapter", "adapter_from_circuit", "claws_to_projection"]
+
+#: Coding level used when the source has no measured one (a parameter dict): ~10% of KCs per
+#: odor, the calibration target of the ``drosophila_adult`` preset (KCs: ~5-10%, Turner et al.
+#: 2008, Honegger et al. 2011).
+DEFAULT_CODING_LEVEL = 0.1
+
+#: Default bias step of the balancing rule, in units of the SD of the drive (see ``encode``).
+DEFAULT_BALANCE_RATE = 0.05
+
+
+@dataclass(eq=False)
+class FlyAdapter:
+    """A sparse expansion with top-k and balancing, sized like a fly circuit.
+
+    Attributes
+    ----------
+    projection : scipy.sparse.csr_matrix, shape (n_kc, n_glomeruli)
+        Binary: row ``i`` has a 1 at each glomerulus KC ``i`` receives (``in_degree`` per row).
+    k : int
+        Winners per sample under top-k.
+    coding_level : float
+        Target fraction of active KCs (``k / n_kc`` up to rounding).
+    glomeruli : tuple of str, optional
+        Glomerulus names (coordinates of the input dim); None = positions.
+    input_dim : str
+        Name of the input dim of DataArray inputs (default ``"glomerulus"``).
+    balance_rate : float
+        Default bias step of the balancing rule, in units of the drive's SD.
+    source : dict
+        Provenance: where the sizes and the wiring came from.
+    """
+
+    projection: scipy.sparse.csr_matrix
+    k: int
+    coding_level: float
+    glomeruli: tuple | None = None
+    input_dim: str = "glomerulus"
+    balance_rate: float = DEFAULT_BALANCE_RATE
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.projection = scipy.sparse.csr_matrix(self.projection, dtype=np.float64)
+        self.k = check_int(self.k, "k", minimum=1)
+        if self.k > self.n_kc:
+            raise ValueError(f"k must be <= n_kc ({self.n_kc}), got {self.k}")
+        self.coding_level = check_fraction(self.coding_level, "coding_level")
+        self.balance_rate = check_nonnegative(self.balance_rate, "balance_rate")
+        if self.glomeruli is not None:
+            self.glomeruli = tuple(map(str, self.glomeruli))
+            if len(self.glomeruli) != self.n_glomeruli:
+                raise ValueError(
+                    f"{len(self.glomeruli)} glomerulus names for a projection with "
+                    f"{self.n_glomeruli} inputs"
+                )
+
+    @property
+    def n_kc(self) -> int:
+        return self.projection.shape[0]
+
+    @property
+    def n_glomeruli(self) -> int:
+        return self.projection.shape[1]
+
+    @property
+    def expansion_ratio(self) -> float:
+        """``n_kc / n_glomeruli`` (the circuit's glomeruli -> KC expansion)."""
+        return self.n_kc / self.n_glomeruli
+
+    @property
+    def in_degree(self) -> int:
+        """Inputs per KC (claws); the largest row count of the projection."""
+        counts = np.diff(self.projection.indptr)
+        return int(counts.max()) if counts.size else 0
+
+    def __repr__(self) -> str:
+        return (
+            f"FlyAdapter({self.n_glomeruli} glomeruli -> {self.n_kc} KCs, "
+            f"expansion {self.expansion_ratio:.3g}, in-degree {self.in_degree}, k={self.k} "
+            f"(coding level {self.coding_level:.3g}), wiring={self.source.get('wiring')})"
+        )
+
+    # -- encoding -------------------------------------------------------------------------
+
+    def _as_samples(self, inputs, stream_order):
+        """Inputs as (samples, n_glomeruli) float array, plus a function back to a DataArray."""
+        if isinstance(inputs, xr.DataArray):
+            dim = self.input_dim
+            if dim not in inputs.dims:
+                raise ValueError(
+                    f"inputs has no {dim!r} dim (the adapter's input dim); "
+                    f"dims present: {tuple(inputs.dims)}"
+                )
+            if inputs.sizes[dim] != self.n_glomeruli:
+                raise ValueError(
+                    f"inputs has {inputs.sizes[dim]} entries along {dim!r}, the adapter "
+                    f"{self.n_glomeruli}"
+                )
+            rest = [d for d in inputs.dims if d != dim]
+            order = list(stream_order) if stream_order is not None else rest
+            if sorted(map(str, order)) != sorted(map(str, rest)):
+                raise ValueError(
+                    f"stream_order must list the sample dims {tuple(rest)}, got {tuple(order)}"
+                )
+            values = np.asarray(inputs.transpose(*order, dim).values, dtype=np.float64)
+            shape = values.shape[:-1]
+            coords = {
+                name: coord
+                for name, coord in inputs.coords.items()
+                if set(coord.dims) <= set(order)
+            }
+
+            def back(flat):
+                out = xr.DataArray(
+                    flat.reshape(*shape, self.n_kc),
+                    dims=(*order, "kc"),
+                    coords={**coords, "kc": np.arange(self.n_kc)},
+                )
+                return out.transpose(*rest, "kc")
+
+            return values.reshape(-1, self.n_glomeruli), back
+        values = np.asarray(inputs, dtype=np.float64)
+        if values.ndim not in (1, 2) or values.shape[-1] != self.n_glomeruli:
+            raise ValueError(
+                f"inputs must have shape (n_glomeruli,) or (n_samples, n_glomeruli) with "
+                f"n_glomeruli={self.n_glomeruli}, got {values.shape}"
+            )
+        single = values.ndim == 1
+        values = np.atleast_2d(values)
+
+        def back(flat):
+            if single:
+                return xr.DataArray(flat[0], dims=("kc",), coords={"kc": np.arange(self.n_kc)})
+            return xr.DataArray(
+                flat,
+                dims=("sample", "kc"),
+                coords={"sample": np.arange(flat.shape[0]), "kc": np.arange(self.n_kc)},
+            )
+
+        return values, back
+
+    def drive(self, inputs) -> np.ndarray:
+        """KC drive ``W x`` of each sample: (n_samples, n_kc) for (n_samples, n_glomeruli)."""
+        values, _ = self._as_samples(inputs, None)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("inputs contain NaN or infinite values")
+        return np.asarray(self.projection @ values.T).T
+
+    def threshold(self, drive: np.ndarray, coding_level: float | None = None) -> float:
+        """The fixed threshold with ``round(coding_level * drive.size)`` of all (sample, KC)
+        drives strictly above it (fewer only if drives tie at the threshold)."""
+        level = self.coding_level if coding_level is None else coding_level
+        level = check_fraction(level, "coding_level")
+        flat = np.asarray(drive, dtype=np.float64).ravel()
+        n_active = int(round(level * flat.size))
+        if n_active >= flat.size:
+            return -np.inf
+        return float(np.partition(flat, flat.size - n_active - 1)[flat.size - n_active - 1])
+
+    def encode(
+        self,
+        inputs,
+        *,
+        topk: bool = True,
+        balance: bool = False,
+        balance_rate: float | None = None,
+        threshold: float | None = None,
+        stream_order: Sequence | None = None,
+        binary: bool = False,
+        return_state: bool = False,
+    ):
+        """KC codes of ``inputs`` (the APL / SFA analogues switched on or off).
+
+        Algorithm. The drive of KC ``i`` is ``h_i = sum_j W_ij x_j`` (its glomeruli's inputs).
+        A KC is *selected* if
+
+        - ``topk=True`` (LI analogue): it is among the ``k`` largest ``h + bias`` of the sample
+          (ties to the lower index), so exactly ``k`` KCs are selected in every sample;
+        - ``topk=False`` (no LI): ``h + bias > theta`` with one fixed threshold ``theta`` for all
+          samples: by default the ``1 - coding_level`` quantile of all drives of the batch, so
+          the *mean* coding level is ``coding_level`` while each sample's varies (as without
+          APL, strong odors recruit more KCs).
+
+        The code of a selected KC is its drive ``h_i`` (1.0 if ``binary``), 0 otherwise. For
+        nonnegative inputs (rates) the drive of a winner is > 0, so ``fraction_active`` counts
+        exactly the selected KCs.
+
+        With ``balance=True`` (SFA analogue) the samples are processed in stream order, one at a
+        time, with a per-KC ``bias`` that starts at 0 and is used only for selection (it never
+        changes a code's value, as in FlyLoRA). After each sample, with ``count_i`` = 1 if KC
+        ``i`` was selected and the mean count taken over KCs,
+        ``bias -= rate * sign(count - mean(count))``, then the bias is re-centred to mean 0
+        (a common offset would move the fixed threshold's coding level; under top-k it has no
+        effect). ``rate = balance_rate * SD(h)`` (SD over the whole batch), so the step is
+        scale-free. KCs that keep winning are handicapped, KCs that rarely win are promoted:
+        aux-loss-free load balancing (Wang et al. 2024; FlyLoRA, Zou et al. 2025), the
+        homeostatic analogue of spike-frequency adaptation.
+
+        Parameters
+        ----------
+        inputs : xarray.DataArray or array_like
+            A DataArray with the adapter's ``input_dim`` (``"glomerulus"``) and any sample dims
+            (``odor``, ``trial``, ...), or an array (n_glomeruli,) or (n_samples, n_glomeruli).
+        topk, balance : bool
+            Switch the LI and the SFA analogue.
+        balance_rate : float, optional
+            Bias step in units of SD(h); default ``self.balance_rate``.
+        threshold : float, optional
+            Fixed threshold for ``topk=False`` (default: from the batch, see above).
+        stream_order : sequence of dim names, optional
+            Order in which a DataArray's samples are streamed (outermost first), e.g.
+            ``("trial", "odor")`` presents every odor once per block; default: the input's
+            dim order. Only matters with ``balance=True``.
+        binary : bool
+            Return 0/1 codes instead of the winners' drive.
+        return_state : bool
+            Also return a dict with the final ``bias`` (n_kc,), the ``threshold`` used
+            (None under top-k) and ``rate``.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims: the input's sample dims (``sample`` for a 2-D array) and ``kc``; attrs say
+            which mechanisms were on.
+        """
+        samples, back = self._as_samples(inputs, stream_order)
+        if not np.all(np.isfinite(samples)):
+            raise ValueError("inputs contain NaN or infinite values")
+        h = np.asarray(self.projection @ samples.T).T  # (n_samples, n_kc)
+        theta = None
+        if not topk:
+            theta = self.threshold(h) if threshold is None else float(threshold)
+        rate = 0.0
+        bias = np.zeros(self.n_kc)
+        if balance:
+            step = self.balance_rate if balance_rate is None else balance_rate
+            rate = check_nonnegative(step, "balance_rate") * float(np.std(h))
+            selected = np.zeros(h.shape, dtype=bool)
+            for s in range(h.shape[0]):
+                score = h[s] + bias
+                chosen = topk_mask(score, self.k) if topk else score > theta
+                selected[s] = chosen
+                count = chosen.astype(np.float64)
+                bias -= rate * np.sign(count - count.mean())
+                bias -= bias.mean()
+        elif topk:
+            selected = topk_mask(h, self.k, axis=1)
+        else:
+            selected = h > theta
+        codes = np.where(selected, 1.0 if binary else h, 0.0)
+        out = back(codes)
+        out.name = "kc_code"
+        out.attrs = {
+            "long_name": "adapter KC code" + (" (binary)" if binary else " (drive of winners)"),
+            "units": "1",
+            "topk": int(topk),
+            "balance": int(balance),
+            "k": self.k,
+            "coding_level": self.coding_level,
+        }
+        if theta is not None:
+            out.attrs["threshold"] = theta
+        if return_state:
+            return out, {"bias": bias, "threshold": theta, "rate": rate}
+        return out
+
+
+# -- construction from a circuit ------------------------------------------------------------
+
+
+def claws_to_projection(claw_glomerulus, n_glomeruli: int) -> scipy.sparse.csr_matrix:
+    """Binary (n_kc, n_glomeruli) matrix with a 1 for every claw (KC, glomerulus)."""
+    claws = np.asarray(claw_glomerulus)
+    if claws.ndim != 2 or not np.issubdtype(claws.dtype, np.integer):
+        raise ValueError(
+            f"claws must be a 2-D integer array (kc, claw), got {claws.dtype} {claws.shape}"
+        )
+    if claws.size and (claws.min() < 0 or claws.max() >= n_glomeruli):
+        raise ValueError(f"claw glomeruli must lie in [0, {n_glomeruli})")
+    n_kc = claws.shape[0]
+    rows = np.repeat(np.arange(n_kc), claws.shape[1])
+    matrix = scipy.sparse.csr_matrix(
+        (np.ones(claws.size), (rows, claws.ravel())), shape=(n_kc, n_glomeruli)
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0  # a glomerulus reached twice still counts once (binary wiring)
+    return matrix
+
+
+def _network_of(params) -> dict:
+    """The ``network`` group of a params dict, JSON string or CircuitParams-like object."""
+    if isinstance(params, str):
+        params = json.loads(params)
+    if isinstance(params, Mapping):
+        network = params.get("network", params)
+        get = network.get
+    elif hasattr(params, "network"):  # a CircuitParams, read without importing brian2
+        network = params.network
+
+        def get(key, default=None):
+            return getattr(network, key, default)
+    else:
+        raise TypeError(
+            "source must be an xarray.Dataset from flysim.simulate, a params dict "
+            f"(flysim.params.params_to_dict) or CircuitParams, got {type(params).__name__}"
+        )
+    out = {}
+    for key in ("n_glomeruli", "n_kc", "kc_in_degree"):
+        value = get(key)
+        if value is None:
+            raise ValueError(f"params have no network.{key}")
+        out[key] = check_int(value, f"network.{key}", minimum=1)
+    return out
+
+
+def _measured_coding_level(ds: xr.Dataset, fly: int) -> float:
+    counts = ds["kc_spike_count"]
+    if "fly" in counts.dims:
+        counts = counts.isel(fly=fly)
+    level = float((counts > 0).mean())
+    if level <= 0:
+        raise ValueError(
+            "no KC fired in the dataset: the coding level cannot be measured; pass coding_level="
+        )
+    return level
+
+
+def adapter_from_circuit(
+    source,
+    *,
+    coding_level: float | None = None,
+    reuse_wiring: bool = False,
+    fly: int = 0,
+    seed=0,
+    balance_rate: float = DEFAULT_BALANCE_RATE,
+) -> FlyAdapter:
+    """A :class:`FlyAdapter` matched to a circuit.
+
+    Parameters
+    ----------
+    source : xarray.Dataset, dict, str or CircuitParams
+        A dataset returned by ``flysim.simulate`` (sizes from ``attrs["params"]`` and its dims,
+        coding level measured from ``kc_spike_count``, wiring in ``kc_claw_glomerulus``), or
+        the circuit's parameters as a ``flysim.params.params_to_dict`` dict (or its JSON), which
+        needs no brian2 import.
+    coding_level : float, optional
+        Fraction of KCs active per sample. Default: for a dataset, the measured fraction of
+        KCs with at least one spike per odor-trial (mean over odors and trials of fly ``fly``);
+        for params, :data:`DEFAULT_CODING_LEVEL`. ``k = max(1, round(coding_level * n_kc))``.
+    reuse_wiring : bool
+        Use the circuit's PN -> KC wiring (dataset only): adapter KC ``i`` sums exactly the
+        glomeruli of circuit KC ``i``'s claws. Otherwise a fresh random binary projection with
+        the same in-degree (distinct glomeruli per KC, as in the circuit) from ``seed``.
+    fly : int
+        Position along the dataset's ``fly`` dim (if it has one) whose wiring and coding level
+        are used.
+    seed : int or numpy.random.SeedSequence
+        Seed of the random projection (ignored with ``reuse_wiring``).
+    balance_rate : float
+        Default bias step of the balancing rule (units of SD of the drive).
+
+    Returns
+    -------
+    FlyAdapter
+    """
+    if isinstance(source, xr.Dataset):
+        sizes = _network_of(source.attrs.get("params", "{}"))
+        # The dims are what was simulated (the params were already adapted to the panel).
+        sizes["n_kc"] = int(source.sizes.get("kc", sizes["n_kc"]))
+        sizes["n_glomeruli"] = int(source.sizes.get("glomerulus", sizes["n_glomeruli"]))
+        sizes["kc_in_degree"] = int(source.sizes.get("claw", sizes["kc_in_degree"]))
+        glomeruli = (
+            tuple(source["glomerulus"].values.tolist()) if "glomerulus" in source.coords else None
+        )
+        measured = _measured_coding_level(source, fly) if coding_level is None else None
+        info = {
+            "from": "dataset",
+            "params_name": json.loads(source.attrs["params"]).get("name")
+            if "params" in source.attrs
+            else None,
+        }
+    else:
+        if reuse_wiring:
+            raise ValueError(
+                "reuse_wiring needs a simulated Dataset (its kc_claw_glomerulus holds the "
+                "wiring); a params dict has only the sizes"
+            )
+        sizes = _network_of(source)
+        glomeruli = None
+        measured = None
+        info = {"from": "params"}
+    level = coding_level if coding_level is not None else measured
+    if level is None:
+        level = DEFAULT_CODING_LEVEL
+    level = check_fraction(level, "coding_level")
+    n_kc, n_glomeruli, in_degree = sizes["n_kc"], sizes["n_glomeruli"], sizes["kc_in_degree"]
+    if reuse_wiring:
+        claws = source["kc_claw_glomerulus"]
+        if "fly" in claws.dims:
+            claws = claws.isel(fly=fly)
+        projection = claws_to_projection(claws.transpose("kc", "claw").values, n_glomeruli)
+        info["wiring"] = "circuit"
+        info["fly"] = int(fly)
+    else:
+        projection = sparse_projection(n_glomeruli, n_kc, in_degree, seed=seed)
+        info["wiring"] = "random"
+        info["seed"] = seed if isinstance(seed, (int, np.integer)) else str(seed)
+    info["coding_level_measured"] = measured
+    return FlyAdapter(
+        projection=projection,
+        k=max(1, int(round(level * n_kc))),
+        coding_level=level,
+        glomeruli=glomeruli,
+        balance_rate=balance_rate,
+        source=info,
+    )

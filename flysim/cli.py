@@ -1,4 +1,5 @@
-"""Command line: ``flysim demo``, ``flysim run CONFIG.toml --out FILE.nc``, ``flysim info``."""
+"""Command line: ``flysim demo``, ``flysim run CONFIG.toml --out FILE.nc``,
+``flysim scan SCAN.toml [--workers N | --scheduler ADDRESS] [--store PATH]``, ``flysim info``."""
 
 from __future__ import annotations
 
@@ -132,6 +133,13 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="simulate what a config TOML describes")
     run.add_argument("config", type=Path)
     run.add_argument("--out", type=Path, default=None, help="netCDF output file")
+    scan = sub.add_parser("scan", help="run (or resume) a parameter scan described by a TOML file")
+    scan.add_argument("config", type=Path)
+    where = scan.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="local dask workers")
+    where.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
+    scan.add_argument("--store", type=Path, default=None, help="zarr store (overrides the file)")
+    scan.add_argument("--no-progress", action="store_true")
     sub.add_parser("info", help="versions, cache location, compiled circuits")
     args = parser.parse_args(argv)
     try:
@@ -141,9 +149,20 @@ def main(argv=None) -> int:
             ds, out = _run_config(args.config, args.out)
             print(_summary(ds))
             print(f"  written: {out}" if out else "  (no --out given: nothing written)")
+        elif args.command == "scan":
+            from .scan_config import run_scan_file
+
+            result = run_scan_file(
+                args.config,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                store=args.store,
+                progress=not args.no_progress,
+            )
+            print(result)
         elif args.command == "info":
             _info()
-    except (ValueError, TypeError, KeyError, OSError) as error:
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError) as error:
         print(f"flysim: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -145,9 +145,7 @@ def _check_path(path) -> tuple[str, str]:
                 f"unknown grid path '{path}' (noise fields: {', '.join(_NOISE_FIELDS)})"
             )
     elif group not in GROUPS:
-        raise ValueError(
-            f"unknown grid path '{path}' (groups: {', '.join(GROUPS)}, noise)"
-        )
+        raise ValueError(f"unknown grid path '{path}' (groups: {', '.join(GROUPS)}, noise)")
     elif path not in known_paths():
         names = [f.name for f in dataclasses.fields(GROUPS[group])]
         raise ValueError(f"unknown grid path '{path}' (known in [{group}]: {', '.join(names)})")
@@ -239,11 +237,16 @@ def _is_int(value) -> bool:
 
 def _seeds(seeds) -> list[int]:
     given = [seeds] if _is_int(seeds) else seeds
-    if isinstance(given, (str, bytes, dict)) or not isinstance(given, (list, tuple, range,
-                                                                        np.ndarray)):
+    if isinstance(given, (str, bytes, dict)) or not isinstance(
+        given, (list, tuple, range, np.ndarray)
+    ):
         given = None
-    if (given is None or not len(given) or not all(_is_int(s) and s >= 0 for s in given)
-            or len(set(map(int, given))) != len(given)):
+    if (
+        given is None
+        or not len(given)
+        or not all(_is_int(s) and s >= 0 for s in given)
+        or len(set(map(int, given))) != len(given)
+    ):
         raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
     return [int(s) for s in given]
 
@@ -300,15 +303,27 @@ class SummaryExperiment:
 
     name = "summary"
 
-    def __init__(self, *, n_odors: int = 4, n_trials: int = 4, odor_seed: int = 0,
-                 n_folds: int | None = None, decoder_seed: int = 0):
-        for key, value, low in (("n_odors", n_odors, 2), ("n_trials", n_trials, 2),
-                                ("odor_seed", odor_seed, 0), ("decoder_seed", decoder_seed, 0)):
+    def __init__(
+        self,
+        *,
+        n_odors: int = 4,
+        n_trials: int = 4,
+        odor_seed: int = 0,
+        n_folds: int | None = None,
+        decoder_seed: int = 0,
+    ):
+        for key, value, low in (
+            ("n_odors", n_odors, 2),
+            ("n_trials", n_trials, 2),
+            ("odor_seed", odor_seed, 0),
+            ("decoder_seed", decoder_seed, 0),
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"summary experiment: {key} must be an integer >= {low}, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"summary experiment: {key} must be an integer >= {low}, got {value!r}"
+                )
         n_folds = min(5, int(n_trials)) if n_folds is None else n_folds
-        if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n_trials:
+        if not _is_int(n_folds) or not 2 <= n_folds <= n_trials:
             raise ValueError(
                 f"summary experiment: n_folds must be an integer in [2, n_trials], got {n_folds!r}"
             )
@@ -336,18 +351,28 @@ class SummaryExperiment:
         early, late = int(ds.kc_spike_count_early.sum()), int(ds.kc_spike_count_late.sum())
         in_odor = (ds.time > start) & (ds.time < stop)
         accuracy = decoding_accuracy(
-            counts.astype(float), label_dim="odor", trial_dim="trial", feature_dim="kc",
-            n_folds=self.n_folds, seed=self.decoder_seed,
+            counts.astype(float),
+            label_dim="odor",
+            trial_dim="trial",
+            feature_dim="kc",
+            n_folds=self.n_folds,
+            seed=self.decoder_seed,
         )
         scalars = {
             "kc_coding_level": (float((counts > 0).mean()), "1", "fraction of KC responses"),
             "kc_rate": (float(counts.mean()) / window, "Hz", "KC rate, odor window"),
             "pn_rate": (float(ds.pn_spike_count.mean()) / window, "Hz", "PN rate, odor window"),
             "apl_rate": (float(ds.apl_activity.where(in_odor).mean()), "Hz", "APL rate, odor"),
-            "kc_late_early_ratio": (late / early if early else float("nan"), "1",
-                                    "KC spikes, late over early half of the odor"),
-            "decoder_accuracy": (float(accuracy), "1",
-                                 f"odor decoding accuracy (chance {1 / self.n_odors:.3g})"),
+            "kc_late_early_ratio": (
+                late / early if early else float("nan"),
+                "1",
+                "KC spikes, late over early half of the odor",
+            ),
+            "decoder_accuracy": (
+                float(accuracy),
+                "1",
+                f"odor decoding accuracy (chance {1 / self.n_odors:.3g})",
+            ),
         }
         return xr.Dataset(
             {k: ((), v, {"units": u, "long_name": n}) for k, (v, u, n) in scalars.items()}
@@ -414,15 +439,27 @@ def _execute(tasks, store, experiment, workers, scheduler, retries, bar):
     elif scheduler is not None:
         client, owned = Client(scheduler), True
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, env=_worker_env())
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=_worker_env(),
+        )
         client, owned = Client(cluster), True
     try:
         futures = {}
         for key, point, params, noise, seed in tasks:
-            future = client.submit(_run_point, experiment, params, noise, seed,
-                                   key=f"flysim-scan-{key}-{uuid.uuid4().hex[:8]}",
-                                   retries=retries, pure=False)
+            future = client.submit(
+                _run_point,
+                experiment,
+                params,
+                noise,
+                seed,
+                key=f"flysim-scan-{key}-{uuid.uuid4().hex[:8]}",
+                retries=retries,
+                pure=False,
+            )
             futures[future] = (key, point)
         try:
             for future in as_completed(list(futures)):
@@ -453,21 +490,42 @@ def _assemble(datasets, axes, seeds, identity) -> xr.Dataset:
         if clash:
             raise ValueError(f"experiment results have dims {sorted(clash)}, which the scan uses")
     shape = [len(a.coords) for a in axes] + [len(seeds)]
-    stacked = xr.concat(datasets, dim="__point", data_vars="all", coords="different",
-                        compat="equals", join="exact", combine_attrs="override")
+    try:
+        stacked = xr.concat(
+            datasets,
+            dim="__point",
+            data_vars="all",
+            coords="different",
+            compat="equals",
+            join="exact",
+            combine_attrs="override",
+        )
+    except ValueError as error:
+        message = str(error).splitlines()[0]
+        raise ValueError(
+            f"the experiment's results at different points do not line up ({message}); an "
+            f"experiment must return the same variables and coordinates at every point"
+        ) from None
     variables, coords = {}, {}
     for name, var in stacked.variables.items():
         if "__point" in var.dims:
             var = var.transpose("__point", ...)
-            var = xr.Variable(names + list(var.dims[1:]),
-                              var.values.reshape(shape + list(var.shape[1:])), var.attrs)
+            var = xr.Variable(
+                names + list(var.dims[1:]),
+                var.values.reshape(shape + list(var.shape[1:])),
+                var.attrs,
+            )
         (coords if name in stacked.coords else variables)[name] = var
     for axis in axes:
-        coords[axis.path] = xr.Variable(axis.path, np.asarray(axis.coords), {
-            "long_name": axis.path,
-            "units": axis.unit if axis.unit is not None else "",
-            **({"nan_means": "None"} if axis.kind == "noise" and axis.unit == "ms" else {}),
-        })
+        coords[axis.path] = xr.Variable(
+            axis.path,
+            np.asarray(axis.coords),
+            {
+                "long_name": axis.path,
+                "units": axis.unit if axis.unit is not None else "",
+                **({"nan_means": "None"} if axis.path == "noise.input_tau" else {}),
+            },
+        )
     coords["fly"] = xr.Variable("fly", np.asarray(seeds), {"long_name": "wiring (fly) seed"})
     order = list(datasets[0].data_vars) if datasets else []
     variables = {name: variables[name] for name in order + sorted(set(variables) - set(order))}
@@ -481,9 +539,19 @@ def _assemble(datasets, axes, seeds, identity) -> xr.Dataset:
     return out
 
 
-def scan(experiment, base_params: CircuitParams, grid: dict, *, seeds, store,
-         noise: Noise | None = None, workers: int | None = None, scheduler=None,
-         progress: bool = True, retries: int = 2) -> xr.Dataset:
+def scan(
+    experiment,
+    base_params: CircuitParams,
+    grid: dict,
+    *,
+    seeds,
+    store,
+    noise: Noise | None = None,
+    workers: int | None = None,
+    scheduler=None,
+    progress: bool = True,
+    retries: int = 2,
+) -> xr.Dataset:
     """Run ``experiment`` at every point of ``grid`` for every fly seed; store and return results.
 
     Parameters
@@ -525,8 +593,9 @@ def scan(experiment, base_params: CircuitParams, grid: dict, *, seeds, store,
     seeds = _seeds(seeds)
     if workers is not None and scheduler is not None:
         raise ValueError("give either workers (a local cluster) or scheduler, not both")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     identity = {
         "format": FORMAT,
@@ -548,10 +617,12 @@ def scan(experiment, base_params: CircuitParams, grid: dict, *, seeds, store,
             key = _point_key(point["values"], point["seed"])
             if key in done:
                 continue
-            param_values = {a.path: a.value(c) for a, c in zip(axes, combo, strict=True)
-                            if not a.is_noise}
-            noise_values = {a.path[6:]: a.value(c) for a, c in zip(axes, combo, strict=True)
-                            if a.is_noise}
+            param_values = {
+                a.path: a.value(c) for a, c in zip(axes, combo, strict=True) if not a.is_noise
+            }
+            noise_values = {
+                a.path[6:]: a.value(c) for a, c in zip(axes, combo, strict=True) if a.is_noise
+            }
             try:
                 params = with_overrides(base_params, param_values)
                 point_noise = dataclasses.replace(noise, **noise_values)
@@ -561,8 +632,13 @@ def scan(experiment, base_params: CircuitParams, grid: dict, *, seeds, store,
             done.add(key)
         from tqdm.auto import tqdm
 
-        with tqdm(total=len(points), initial=len(points) - len(tasks), desc="scan",
-                  unit="point", disable=not progress) as bar:
+        with tqdm(
+            total=len(points),
+            initial=len(points) - len(tasks),
+            desc="scan",
+            unit="point",
+            disable=not progress,
+        ) as bar:
             if tasks:
                 _execute(tasks, st, experiment, workers, scheduler, retries, bar)
         datasets = [st.read(_point_key(p["values"], p["seed"]), p) for p, _ in points]

@@ -73,11 +73,19 @@ def _flatten(table: dict, prefix: str = "") -> dict:
 
 
 def _grid_values(path: str, raw, fail) -> list:
+    from .scan import _check_path
+
+    try:
+        _check_path(path)
+    except ValueError as error:
+        fail(str(error))
     if isinstance(raw, dict):
         extra = set(raw) - {"value", "unit"}
         if extra or "value" not in raw:
-            fail(f"grid '{path}': a quantity is {{value = [...], unit = \"...\"}}, "
-                 f"got keys {sorted(raw)}")
+            fail(
+                f"grid '{path}': a quantity is {{value = [...], unit = \"...\"}}, "
+                f"got keys {sorted(raw)}"
+            )
         if not isinstance(raw["value"], list):
             fail(f"grid '{path}': value must be a list, got {raw['value']!r}")
         raw = [{"value": v, "unit": raw.get("unit", "1")} for v in raw["value"]]
@@ -93,8 +101,10 @@ def _grid_values(path: str, raw, fail) -> list:
             except ValueError as error:
                 fail(str(error))
         elif isinstance(item, list):
-            fail(f"grid '{path}': values must be numbers, booleans, strings or "
-                 f"{{value, unit}} tables, got the list {item!r}")
+            fail(
+                f"grid '{path}': values must be numbers, booleans, strings or "
+                f"{{value, unit}} tables, got the list {item!r}"
+            )
         values.append(item)
     return values
 
@@ -109,13 +119,15 @@ def _noise(table, fail) -> Noise:
             fail(f"unknown key 'noise.{key}' (Noise fields: {', '.join(fields)})")
         if key in _NOISE_QUANTITIES:
             if not isinstance(raw, dict):
-                fail(f"noise.{key} needs a unit, e.g. {{value = 5, unit = \"ms\"}}; got {raw!r}")
+                fail(f'noise.{key} needs a unit, e.g. {{value = 5, unit = "ms"}}; got {raw!r}')
             try:
                 raw = parse_quantity(f"noise.{key}", raw)
             except ValueError as error:
                 fail(str(error))
-        elif key in ("input_sigma", "background") and isinstance(raw, int) and not isinstance(
-            raw, bool
+        elif (
+            key in ("input_sigma", "background")
+            and isinstance(raw, int)
+            and not isinstance(raw, bool)
         ):
             raw = float(raw)
         values[key] = raw
@@ -207,8 +219,15 @@ def load_scan_config(path, *, store=None) -> ScanConfig:
         if not isinstance(raw, str) or not raw:
             fail(f"store must be a directory path, got {raw!r}")
         store = path.parent / raw
-    config = ScanConfig(path=path, params=params, grid=grid, seeds=list(seeds),
-                        experiment=experiment, noise=noise, store=Path(store))
+    config = ScanConfig(
+        path=path,
+        params=params,
+        grid=grid,
+        seeds=list(seeds),
+        experiment=experiment,
+        noise=noise,
+        store=Path(store),
+    )
     # Check the grid now (paths, units, ranges, duplicates) so errors name the file.
     from .scan import normalize_grid
 

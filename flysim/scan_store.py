@@ -4,7 +4,7 @@ Layout of a store directory (a zarr v3 hierarchy)::
 
     STORE/
       zarr.json                 root group; attrs["flysim_scan"] = what scan this store belongs to
-      .flysim_scan.lock         flock held by the one driver writing to the store
+                                (the one driver writing to the store holds a flock on this file)
       points/
         zarr.json
         <key>/                  one finished point (an xarray Dataset written with to_zarr)
@@ -36,7 +36,6 @@ __all__ = ["ScanStore", "MemoryStore", "StoreMismatchError", "FORMAT"]
 FORMAT = "flysim-scan/1"
 _ATTR = "flysim_scan"
 _POINT_ATTR = "flysim_scan_point"
-_LOCK = ".flysim_scan.lock"
 _TMP = ".tmp-"
 
 
@@ -186,15 +185,13 @@ class ScanStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._create()
         self._check()
-        self._lock_fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(self.path / "zarr.json", os.O_RDONLY)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._lock_fd)
             self._lock_fd = None
-            raise RuntimeError(
-                f"store '{self.path}' is in use by another running scan (lock {_LOCK})"
-            ) from None
+            raise RuntimeError(f"store '{self.path}' is in use by another running scan") from None
         self.points.mkdir(exist_ok=True)
         # Debris of a driver killed while writing a point: never renamed, so never a point.
         for child in self.points.iterdir():

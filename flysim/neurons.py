@@ -73,7 +73,7 @@ class NeuronModel:
 
     @property
     def state_variables(self) -> list[str]:
-        return list(Equations(self.equations).diff_eq_names)
+        return sorted(Equations(self.equations).diff_eq_names)  # brian2 gives a set
 
 
 _REGISTRY: dict[str, NeuronModel] = {}

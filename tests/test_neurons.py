@@ -7,7 +7,7 @@ from flysim.params import ParameterError, load_params, with_overrides
 
 def test_builtin_models():
     assert {"lif", "sfa_lif", "kvlif"} <= set(available_models())
-    assert get_model("kvlif").state_variables == ["v", "g_kv"]
+    assert get_model("kvlif").state_variables == ["g_kv", "v"]
 
 
 def test_user_model_registers_without_touching_circuit(tmp_path):

@@ -1,0 +1,176 @@
+"""The LI x SFA x noise experiment ("Seemingly redundant modules...", Li et al. 2025).
+
+Four circuit conditions - none, LI, SFA, LI+SFA - built from ``li.enabled`` x ``sfa.enabled``
+(LI acts at the APL by default; ``li_site="ln"`` or ``"both"`` moves or adds it to the antennal
+lobe), each run at several input-noise levels, for several flies, as one resumable scan.
+At every point a fly must tell apart pairs of similar odors from single noisy trials.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from .analysis import decoding_accuracy, paired_similarity, population_sparseness
+from .noise import Noise
+from .odors import similar_pairs
+from .params import CircuitParams, with_overrides
+from .scan import scan
+
+__all__ = ["PairDiscrimination", "redundancy", "CONDITIONS", "summary_table", "mean_ci"]
+
+#: condition -> (li.enabled, sfa.enabled)
+CONDITIONS = {
+    "none": (False, False),
+    "LI": (True, False),
+    "SFA": (False, True),
+    "LI+SFA": (True, True),
+}
+
+
+class PairDiscrimination:
+    """One fly, one circuit condition, one noise level: how well are similar odors told apart?
+
+    Returns scalars: ``accuracy`` (cross-validated linear decoder of which odor of a pair was
+    presented, from single-trial KC spike counts; mean over pairs; chance 0.5), ``kc_coding_level``,
+    ``kc_sparseness`` (population sparseness, mean over odor-trials), ``kc_pair_correlation`` and
+    ``pn_pair_correlation`` (Pearson correlation of the pair's trial-mean responses).
+    """
+
+    name = "pair_discrimination"
+
+    def __init__(
+        self, *, n_pairs: int = 4, n_trials: int = 10, similarity: float = 0.8, odor_seed: int = 0
+    ):
+        if n_pairs < 1 or n_trials < 2:
+            raise ValueError(
+                f"pair_discrimination: need n_pairs >= 1 and n_trials >= 2, got "
+                f"{n_pairs} and {n_trials}"
+            )
+        self.n_pairs, self.n_trials = int(n_pairs), int(n_trials)
+        self.similarity, self.odor_seed = float(similarity), int(odor_seed)
+
+    def describe(self) -> dict:
+        return {"name": self.name, **vars(self)}
+
+    def __repr__(self):
+        return f"PairDiscrimination({vars(self)})"
+
+    def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
+        from .simulation import simulate
+
+        panel = similar_pairs(
+            self.n_pairs,
+            self.similarity,
+            n_glomeruli=params.network.n_glomeruli,
+            seed=self.odor_seed,
+        )
+        ds = simulate(params, panel, n_trials=self.n_trials, noise=noise, seed=int(seed))
+        counts = ds.kc_spike_count.astype(float)
+        accuracy, kc_corr, pn_corr = [], [], []
+        for p in range(self.n_pairs):
+            pair = counts.isel(odor=[2 * p, 2 * p + 1])
+            accuracy.append(
+                float(
+                    decoding_accuracy(
+                        pair,
+                        label_dim="odor",
+                        trial_dim="trial",
+                        feature_dim="kc",
+                        n_folds=min(5, self.n_trials),
+                        seed=p,
+                    )
+                )
+            )
+            mean = pair.mean("trial")
+            kc_corr.append(float(paired_similarity(mean.isel(odor=0), mean.isel(odor=1), dim="kc")))
+            pn = ds.pn_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float).mean("trial")
+            pn_corr.append(float(paired_similarity(pn.isel(odor=0), pn.isel(odor=1), dim="pn")))
+        sparse = population_sparseness(counts, dim="kc")
+        return xr.Dataset(
+            {
+                "accuracy": ((), np.mean(accuracy), {"units": "1", "long_name": "pair decoding"}),
+                "kc_coding_level": ((), float((counts > 0).mean()), {"units": "1"}),
+                "kc_sparseness": ((), float(sparse.mean(skipna=True)), {"units": "1"}),
+                "kc_pair_correlation": ((), np.nanmean(kc_corr), {"units": "1"}),
+                "pn_pair_correlation": ((), np.nanmean(pn_corr), {"units": "1"}),
+            }
+        )
+
+
+def redundancy(
+    params: CircuitParams,
+    noise_levels,
+    *,
+    experiment=None,
+    seeds=(0, 1, 2, 3, 4),
+    store=None,
+    workers=None,
+    scheduler=None,
+    li_site: str = "apl",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Run the 4 conditions x noise levels x flies as a resumable scan; relabel to
+    ``(condition, noise, fly)`` and add the LI and SFA benefits and their interaction."""
+    experiment = PairDiscrimination() if experiment is None else experiment
+    params = with_overrides(params, {"li.site": li_site})
+    grid = {
+        "li.enabled": [False, True],
+        "sfa.enabled": [False, True],
+        "noise.input_sigma": [float(v) for v in noise_levels],
+    }
+    raw = scan(
+        experiment,
+        params,
+        grid,
+        seeds=list(seeds),
+        store=store,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    parts = [
+        raw.sel({"li.enabled": li, "sfa.enabled": sfa}, drop=True)
+        for li, sfa in CONDITIONS.values()
+    ]
+    out = xr.concat(parts, dim=pd.Index(list(CONDITIONS), name="condition"))
+    out = out.rename({"noise.input_sigma": "noise"})
+    out["noise"].attrs.update(units="Hz", long_name="input noise SD per glomerulus")
+    acc = out["accuracy"]
+    out["li_benefit"] = acc.sel(condition="LI", drop=True) - acc.sel(condition="none", drop=True)
+    out["sfa_benefit"] = acc.sel(condition="SFA", drop=True) - acc.sel(condition="none", drop=True)
+    out["synergy"] = (
+        acc.sel(condition="LI+SFA", drop=True)
+        - acc.sel(condition="LI", drop=True)
+        - acc.sel(condition="SFA", drop=True)
+        + acc.sel(condition="none", drop=True)
+    )
+    out.attrs.update(raw.attrs, li_site=li_site, experiment=repr(experiment))
+    return out
+
+
+def mean_ci(values: xr.DataArray, dim: str = "fly", level: float = 0.95):
+    """Mean and half-width of the t confidence interval over ``dim``."""
+    n = values.sizes[dim]
+    mean = values.mean(dim)
+    if n < 2:
+        return mean, xr.zeros_like(mean)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(dim, ddof=1) / np.sqrt(n)
+    return mean, half
+
+
+def summary_table(result: xr.Dataset) -> str:
+    """Accuracy per condition and noise level, mean ± 95% CI over flies, as text."""
+    mean, half = mean_ci(result["accuracy"])
+    header = "noise (Hz) " + "".join(f"{c:>17}" for c in result.condition.values)
+    rows = [header]
+    for noise in result.noise.values:
+        cells = "".join(
+            f"{float(mean.sel(condition=c, noise=noise)):>9.3f} ± "
+            f"{float(half.sel(condition=c, noise=noise)):.3f}"
+            for c in result.condition.values
+        )
+        rows.append(f"{noise:>10.1f} {cells}")
+    return "\n".join(rows)

@@ -1,0 +1,26 @@
+"""The LI x SFA x noise experiment, quick twin on the tiny preset."""
+
+import numpy as np
+
+from flysim.redundancy import CONDITIONS, PairDiscrimination, redundancy, summary_table
+
+
+def test_redundancy_layout_and_benefits(tiny, tmp_path):
+    result = redundancy(
+        tiny,
+        [0, 20],
+        experiment=PairDiscrimination(n_pairs=2, n_trials=6),
+        seeds=(0, 1),
+        store=tmp_path / "r.zarr",
+        progress=False,
+    )
+    assert list(result.condition.values) == list(CONDITIONS)
+    assert result.accuracy.dims == ("condition", "noise", "fly")
+    assert result.accuracy.sel(noise=0).min() >= 0.9  # noise-free pairs are told apart
+    expected = result.accuracy.sel(condition="LI") - result.accuracy.sel(condition="none")
+    assert np.allclose(result.li_benefit, expected)
+    # LI (APL) makes the KC code sparser than no LI, in both SFA settings
+    coding = result.kc_coding_level.mean(["noise", "fly"])
+    assert coding.sel(condition="LI") < coding.sel(condition="none")
+    assert coding.sel(condition="LI+SFA") < coding.sel(condition="SFA")
+    assert "LI+SFA" in summary_table(result)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -16,16 +17,17 @@ def _late_early(ds) -> float:
 
 
 def _summary(ds) -> str:
-    import numpy as np
-
     counts = ds.kc_spike_count
-    odor_s = float(np.diff(__import__("json").loads(ds.attrs["odor_window_s"]))[0])
+    start, stop = json.loads(ds.attrs["odor_window_s"])
+    base_start, base_stop = json.loads(ds.attrs["baseline_window_s"])
+    odor_s, base_s = stop - start, base_stop - base_start
+    apl_odor = ds.apl_activity.sel(time=slice(start, stop))
     rows = [
         ("KC coding level (fraction responding)", f"{float((counts > 0).mean()):.3f}"),
         ("KC odor-evoked rate (Hz)", f"{float(counts.mean()) / odor_s:.2f}"),
-        ("KC spontaneous rate (Hz)", f"{float(ds.kc_spont_count.mean()) / 0.3:.3f}"),
+        ("KC spontaneous rate (Hz)", f"{float(ds.kc_spont_count.mean()) / base_s:.3f}"),
         ("PN odor-evoked rate (Hz)", f"{float(ds.pn_spike_count.mean()) / odor_s:.1f}"),
-        ("APL rate during odor (Hz)", f"{float(ds.apl_activity.mean()):.1f}"),
+        ("APL rate during odor (Hz)", f"{float(apl_odor.mean()):.1f}"),
         (
             "late/early KC rate",
             f"{_late_early(ds):.3f}",

@@ -37,12 +37,21 @@ class PairDiscrimination:
     presented, from single-trial KC spike counts; mean over pairs; chance 0.5), ``kc_coding_level``,
     ``kc_sparseness`` (population sparseness, mean over odor-trials), ``kc_pair_correlation`` and
     ``pn_pair_correlation`` (Pearson correlation of the pair's trial-mean responses).
+    With ``mbon_trials > 0`` also ``mbon_accuracy``: after aversive conditioning with the first
+    odor of each pair as CS+, the fraction of tests in which the fly chooses the CS-
+    (``flysim.learning.conditioning``; chance 0.5).
     """
 
     name = "pair_discrimination"
 
     def __init__(
-        self, *, n_pairs: int = 4, n_trials: int = 10, similarity: float = 0.8, odor_seed: int = 0
+        self,
+        *,
+        n_pairs: int = 4,
+        n_trials: int = 10,
+        similarity: float = 0.8,
+        odor_seed: int = 0,
+        mbon_trials: int = 0,
     ):
         if n_pairs < 1 or n_trials < 2:
             raise ValueError(
@@ -51,6 +60,7 @@ class PairDiscrimination:
             )
         self.n_pairs, self.n_trials = int(n_pairs), int(n_trials)
         self.similarity, self.odor_seed = float(similarity), int(odor_seed)
+        self.mbon_trials = int(mbon_trials)
 
     def describe(self) -> dict:
         return {"name": self.name, **vars(self)}
@@ -89,6 +99,15 @@ class PairDiscrimination:
             pn = ds.pn_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float).mean("trial")
             pn_corr.append(float(paired_similarity(pn.isel(odor=0), pn.isel(odor=1), dim="pn")))
         sparse = population_sparseness(counts, dim="kc")
+        extra = {}
+        if self.mbon_trials:
+            from .learning import conditioning
+
+            learned = conditioning(
+                params, panel, n_trials=self.mbon_trials, noise=noise, seed=int(seed)
+            )
+            choice = float(learned.choice.sel(group="trained").mean())
+            extra["mbon_accuracy"] = ((), choice, {"units": "1", "long_name": "MBON choice"})
         return xr.Dataset(
             {
                 "accuracy": ((), np.mean(accuracy), {"units": "1", "long_name": "pair decoding"}),
@@ -96,6 +115,7 @@ class PairDiscrimination:
                 "kc_sparseness": ((), float(sparse.mean(skipna=True)), {"units": "1"}),
                 "kc_pair_correlation": ((), np.nanmean(kc_corr), {"units": "1"}),
                 "pn_pair_correlation": ((), np.nanmean(pn_corr), {"units": "1"}),
+                **extra,
             }
         )
 

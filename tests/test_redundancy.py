@@ -24,3 +24,11 @@ def test_redundancy_layout_and_benefits(tiny, tmp_path):
     assert coding.sel(condition="LI") < coding.sel(condition="none")
     assert coding.sel(condition="LI+SFA") < coding.sel(condition="SFA")
     assert "LI+SFA" in summary_table(result)
+
+
+def test_pair_discrimination_with_mbon_choice(tiny):
+    from flysim import Noise
+
+    point = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=1)(tiny, Noise(seed=0), 0)
+    assert 0.0 <= float(point.mbon_accuracy) <= 1.0
+    assert float(point.accuracy) >= 0.5

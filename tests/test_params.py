@@ -73,6 +73,11 @@ def test_overrides_by_dotted_path():
         ({"network.n_kc": 0}, "'network.n_kc' must be >= 1"),
         ({"network.kc_in_degree": 60}, "'network.kc_in_degree' (60) exceeds"),
         ({"kc.V_reset": -50 * mV}, "'kc.V_reset'"),
+        (
+            {"network.dt": 0.5 * ms},
+            "'network.dt' (0.5 ms) is too large for the fastest time constant",
+        ),
+        ({"kc.tau_exc": 0.5 * ms}, "fastest time constant 'kc.tau_exc'"),
         ({"weights.pn_kc": {"value": 7, "unit": "parsec"}}, "unknown unit 'parsec'"),
     ],
 )

@@ -7,6 +7,7 @@ from flysim.adapters import (
     DenseLSH,
     FlyHash,
     clustered_data,
+    equalise_means,
     flyhash_benchmark,
     mean_average_precision,
     true_neighbours,
@@ -58,15 +59,33 @@ def test_map_bad_arguments():
 
 def test_flyhash_beats_dense_lsh_at_equal_hash_length():
     # 2000 non-negative 50-d vectors in 100 lognormal clusters; true neighbours = top 2%.
+    # The paper's protocol (authors' code): equal input means, m = 20k KCs, winners keep drive.
+    data, _ = clustered_data(2000, 50, 100, 0.3, seed=0)
+    result = flyhash_benchmark(data, hash_lengths=(2, 4, 8, 16, 32), seeds=(0, 1, 2))
+    table = result["mean_average_precision"]
+    print("\nMAP (mean over 3 seeds), paper protocol: m = 20k, winners' drive, equal means")
+    print(table.mean("seed").to_pandas().round(3).to_string())
+    assert bool((table.sel(algorithm="fly") > table.sel(algorithm="lsh")).all())
+    assert bool((table.sel(algorithm="fly").diff("hash_length") > 0).all())  # longer hash, better
+
+
+def test_flyhash_fixed_expansion_binary_tags_reported():
+    # The fly's own 50 -> 2000 expansion with binary tags: wins at short hashes; at 32 dense LSH
+    # catches up on this data (reported in the printout, asserted only for k <= 8).
     data, _ = clustered_data(2000, 50, 100, 0.3, seed=0)
     result = flyhash_benchmark(
-        data, hash_lengths=(2, 4, 8, 16, 32), n_kc=2000, in_degree=6, n_queries=100, seeds=(0, 1)
+        data, hash_lengths=(2, 4, 8, 16, 32), n_kc=2000, tag="binary", seeds=(0, 1)
     )
     table = result["mean_average_precision"]
-    print("\nMAP (mean over 2 seeds), 50 -> 2000 KCs, 6 inputs per KC")
+    print("\nMAP (mean over 2 seeds), 50 -> 2000 KCs, binary tags, equal means")
     print(table.mean("seed").to_pandas().round(3).to_string())
     short = table.sel(hash_length=[2, 4, 8])
-    # The fly wins at short hashes on every seed; at 16-32 dense LSH catches up on this data
-    # (reported, not asserted).
     assert bool((short.sel(algorithm="fly") > short.sel(algorithm="lsh")).all())
-    assert bool((table.sel(algorithm="fly").diff("hash_length") > 0).all())  # longer hash, better
+
+
+def test_equalise_means():
+    X = np.array([[1.0, 3.0], [-2.0, 2.0], [0.0, 0.0]])
+    out = equalise_means(X, mean=10.0)
+    assert np.all(out >= 0)
+    np.testing.assert_allclose(out.mean(axis=1), [10.0, 10.0, 10.0])
+    np.testing.assert_array_equal(X, [[1.0, 3.0], [-2.0, 2.0], [0.0, 0.0]])  # not mutated

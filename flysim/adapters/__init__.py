@@ -13,7 +13,14 @@ Modules: ``projection`` (sparse wiring, k-WTA), ``datasets`` (synthetic odor-lik
 
 from .continual import FlyModel, SGDLinearReadout, class_incremental, class_incremental_tasks
 from .datasets import clustered_data, odor_classes
-from .flyhash import DenseLSH, FlyHash, flyhash_benchmark, mean_average_precision, true_neighbours
+from .flyhash import (
+    DenseLSH,
+    FlyHash,
+    equalise_means,
+    flyhash_benchmark,
+    mean_average_precision,
+    true_neighbours,
+)
 from .link import FlyAdapter, adapter_from_circuit, claws_to_projection
 from .projection import kwta, sparse_projection, topk_mask
 from .ridge import FlyCL, StreamingRidge
@@ -35,6 +42,7 @@ __all__ = [
     "claws_to_projection",
     "clustered_data",
     "flyhash_benchmark",
+    "equalise_means",
     "flylora_projection",
     "kwta",
     "mean_average_precision",

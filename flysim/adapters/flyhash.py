@@ -1,12 +1,12 @@
 """FlyHash versus dense locality-sensitive hashing, scored by nearest-neighbour retrieval.
 
 Dasgupta, Stevens & Navlakha 2017 (Science 358:793, "A neural algorithm for a fundamental computing
-problem") read the fly's olfactory circuit as a similarity-preserving hash: centre the PN input,
-expand it with a sparse binary random projection (each of m KCs samples ~6 inputs), and keep the
-top k KCs (APL winner-take-all). At equal hash length k it retrieved nearest neighbours better
-than classical LSH, a dense Gaussian random projection to k dimensions. Retrieval quality is the
-mean average precision (MAP) of the code-space ranking against the true nearest neighbours (the
-top 2% in input space).
+problem") read the fly's olfactory circuit as a similarity-preserving hash: give every input the
+same mean (the PNs' divisive normalization), expand it with a sparse binary random projection
+(each of m = 20k KCs samples ~6 inputs), and keep the top k KCs (APL winner-take-all). At equal
+hash length k it retrieved nearest neighbours better than classical LSH, a dense Gaussian random
+projection to k dimensions. Retrieval quality is the mean average precision (MAP) of the
+code-space ranking against the true nearest neighbours (the top 2% in input space).
 """
 
 from __future__ import annotations
@@ -20,10 +20,23 @@ from .projection import kwta, sparse_projection
 __all__ = [
     "FlyHash",
     "DenseLSH",
+    "equalise_means",
     "true_neighbours",
     "mean_average_precision",
     "flyhash_benchmark",
 ]
+
+
+def equalise_means(X, mean: float = 100.0) -> np.ndarray:
+    """The authors' preprocessing: shift each column to be >= 0, then scale each row to ``mean``.
+
+    Every input then has the same mean "firing rate" (PN divisive normalization; Dasgupta et al.
+    2017). Rows that are all zero after the shift stay zero.
+    """
+    X = check_matrix(X, "X")
+    X = X - np.minimum(X.min(axis=0, keepdims=True), 0.0)
+    row_mean = X.mean(axis=1, keepdims=True)
+    return np.divide(X * mean, row_mean, out=np.zeros_like(X), where=row_mean > 0)
 
 
 def _centre(X: np.ndarray) -> np.ndarray:
@@ -32,17 +45,17 @@ def _centre(X: np.ndarray) -> np.ndarray:
 
 
 class FlyHash:
-    """The fly's hash: centring, sparse binary expansion, top-k winner-take-all, binary tag.
+    """The fly's hash: centring, sparse binary expansion, top-k winner-take-all.
 
     Algorithm (Dasgupta et al. 2017): ``x -> x - mean(x)``; ``h = M x`` with ``M`` an
     (n_kc, n_in) binary matrix with exactly ``in_degree`` ones per row (:func:`sparse_projection`);
-    the tag is 1 on the ``k`` largest entries of ``h`` (ties to the lower index) and 0 elsewhere.
+    the ``k`` largest entries of ``h`` win (ties to the lower index), all others are 0.
     The hash length is ``k``, the number of active KCs, not ``n_kc``.
 
     With binary weights and a fixed in-degree the centring shifts every KC's drive by the same
-    amount and so leaves the tag unchanged; it is kept for fidelity and matters for
-    ``weights="gaussian"``. The authors' code kept the winners' (quantised) values instead of 1s;
-    the binary tag used here is the version described in the paper's text.
+    amount and so leaves the winners unchanged; it is kept for fidelity and matters for
+    ``weights="gaussian"``. ``tag="binary"`` (the paper's text) sets winners to 1;
+    ``tag="values"`` (the authors' code) keeps the winners' drive.
 
     Parameters
     ----------
@@ -60,9 +73,16 @@ class FlyHash:
         Nonzero values of the projection.
     centre : bool
         Subtract each input vector's mean first.
+    tag : {"binary", "values"}
+        Winners coded as 1 or as their drive.
     """
 
-    def __init__(self, n_in, n_kc, in_degree, k, seed, *, weights="binary", centre=True):
+    def __init__(
+        self, n_in, n_kc, in_degree, k, seed, *, weights="binary", centre=True, tag="binary"
+    ):
+        if tag not in ("binary", "values"):
+            raise ValueError(f"tag must be 'binary' or 'values', got {tag!r}")
+        self.tag = tag
         self.n_in = check_int(n_in, "n_in", minimum=1)
         self.n_kc = check_int(n_kc, "n_kc", minimum=1)
         self.k = check_int(k, "k", minimum=1)
@@ -80,12 +100,12 @@ class FlyHash:
         return self.k
 
     def encode(self, X) -> np.ndarray:
-        """Binary tags, shape (n_samples, n_kc), exactly ``k`` ones per row."""
+        """Tags, shape (n_samples, n_kc), exactly ``k`` winners per row (1 or their drive)."""
         X = check_matrix(X, "X", self.n_in)
         if self.centre:
             X = _centre(X)
         drive = np.asarray(self.projection @ X.T).T
-        return kwta(drive, self.k, axis=1, binary=True)
+        return kwta(drive, self.k, axis=1, binary=self.tag == "binary")
 
 
 class DenseLSH:
@@ -254,16 +274,20 @@ def flyhash_benchmark(
     *,
     n_kc: int | None = None,
     in_degree: int = 6,
+    tag: str = "values",
+    equal_means: bool = True,
     n_queries: int = 100,
     fraction: float = 0.02,
     seeds=(0, 1, 2),
 ) -> xr.Dataset:
     """MAP of FlyHash and DenseLSH against hash length (Dasgupta et al. 2017, Fig. 2-3).
 
-    For each seed: ``n_queries`` rows of ``data`` are drawn as queries, their true neighbours are
-    the top ``fraction`` of the data set in input space, and every data row is hashed by a FlyHash
-    (one projection per seed, shared by all hash lengths) and by a DenseLSH of each hash length;
-    the whole data set is the database (each query excluded from its own ranking).
+    The defaults are the paper's protocol as in the authors' code: inputs get equal means
+    (:func:`equalise_means`, no centring), the fly expands to ``m = 20 k`` KCs and keeps the ``k``
+    winners' drive. For each seed: ``n_queries`` rows are drawn as queries, their true
+    neighbours are the top ``fraction`` of the (preprocessed) data set in input space, and every
+    row is hashed by a FlyHash and by a DenseLSH of each hash length; the whole data set is the
+    database (each query excluded from its own ranking).
 
     Parameters
     ----------
@@ -272,9 +296,14 @@ def flyhash_benchmark(
     hash_lengths : sequence of int
         Hash lengths k compared (active KCs for the fly, projections for LSH).
     n_kc : int, optional
-        Number of KCs; default ``40 * n_dims`` (the fly's 50 glomeruli -> 2000 KCs).
+        Number of KCs; default ``20 * k`` for hash length ``k`` (the paper's expansion). An int
+        fixes it for every k (e.g. 2000 for the fly's 50 -> 2000 expansion).
     in_degree : int
         Inputs per KC (default 6: Caron et al. 2013; Dasgupta et al. 2017).
+    tag : {"values", "binary"}
+        Fly winners coded by their drive (authors' code) or as 1 (paper's text).
+    equal_means : bool
+        Preprocess with :func:`equalise_means` (else centre each row for both algorithms).
     n_queries : int
         Queries per seed.
     fraction : float
@@ -293,9 +322,10 @@ def flyhash_benchmark(
     hash_lengths = [check_int(k, "hash_lengths", minimum=1) for k in hash_lengths]
     if not hash_lengths:
         raise ValueError("hash_lengths must not be empty")
-    n_kc = 40 * n_dims if n_kc is None else check_int(n_kc, "n_kc", minimum=1)
-    if max(hash_lengths) > n_kc:
-        raise ValueError(f"hash_lengths must be <= n_kc ({n_kc}), got {max(hash_lengths)}")
+    if n_kc is not None:
+        n_kc = check_int(n_kc, "n_kc", minimum=1)
+        if max(hash_lengths) > n_kc:
+            raise ValueError(f"hash_lengths must be <= n_kc ({n_kc}), got {max(hash_lengths)}")
     n_queries = check_int(n_queries, "n_queries", minimum=1)
     if n_queries > n_samples:
         raise ValueError(
@@ -304,6 +334,9 @@ def flyhash_benchmark(
     seeds = [check_int(s, "seeds", minimum=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must not be empty")
+    if equal_means:
+        data = equalise_means(data)
+    centre = not equal_means  # equal means make centring a constant shift: the authors skip it
 
     result = np.empty((2, len(hash_lengths), len(seeds)))
     for s, seed in enumerate(seeds):
@@ -311,11 +344,12 @@ def flyhash_benchmark(
         queries = np.random.default_rng(query_seed).choice(n_samples, n_queries, replace=False)
         truth = true_neighbours(data, queries, fraction)
         for h, k in enumerate(hash_lengths):
-            fly = FlyHash(n_dims, n_kc, in_degree, k, fly_seed)  # same projection for every k
-            lsh = DenseLSH(n_dims, k, lsh_seed)
-            for m, model in enumerate((fly, lsh)):
+            m = 20 * k if n_kc is None else n_kc
+            fly = FlyHash(n_dims, m, in_degree, k, fly_seed, centre=centre, tag=tag)
+            lsh = DenseLSH(n_dims, k, lsh_seed, centre=centre)
+            for a, model in enumerate((fly, lsh)):
                 codes = model.encode(data)
-                result[m, h, s] = mean_average_precision(
+                result[a, h, s] = mean_average_precision(
                     codes[queries], codes, truth, query_index=queries, seed=tie_seed
                 )
     return xr.Dataset(
@@ -324,8 +358,10 @@ def flyhash_benchmark(
         attrs={
             "n_samples": n_samples,
             "n_dims": n_dims,
-            "n_kc": n_kc,
+            "n_kc": "20 * hash_length" if n_kc is None else n_kc,
             "in_degree": in_degree,
+            "tag": tag,
+            "equal_means": int(equal_means),
             "n_queries": n_queries,
             "fraction": fraction,
             "source": "Dasgupta, Stevens & Navlakha 2017, Science 358:793",

@@ -15,6 +15,7 @@ _LAZY = {
     "CircuitParams": "flysim.params",
     "Noise": "flysim.noise",
     "simulate": "flysim.simulation",
+    "open_result": "flysim.provenance",
     "odors": "flysim.odors",
     "analysis": "flysim.analysis",
     "adapters": "flysim.adapters",

@@ -64,7 +64,10 @@ def pattern_separation(
     out.attrs.update(
         {
             "params": ds.attrs["params"],
+            "noise": ds.attrs["noise"],
             "wiring_seeds": ds.attrs["wiring_seeds"],
+            "structure_key": ds.attrs["structure_key"],
+            "versions": ds.attrs["versions"],
             "target_similarity": float(np.mean(similarity)),
         }
     )
@@ -149,6 +152,9 @@ def discrimination(
             "n_trials": n_trials,
             "n_mbon_trials": n_mbon_trials,
             "params": ds.attrs["params"],
+            "wiring_seeds": json.dumps(seeds),
+            "structure_key": ds.attrs["structure_key"],
+            "versions": ds.attrs["versions"],
         }
     )
     return out

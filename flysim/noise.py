@@ -9,17 +9,26 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Quantity, amp, get_dimensions, ms, pA, second
 
+from .params.units import shown
+
 __all__ = ["Noise", "SOURCES"]
 
 #: Seed streams, one per source, so that changing one source never changes another's draws.
 SOURCES = {"input_pattern": 0, "background": 1, "onset_jitter": 2, "spiking": 3}
+
+#: When input-pattern noise and the background odor act.
+WINDOWS = ("odor", "trial")
 
 
 def _check_quantity(name, value, unit, allow_none=False):
     if allow_none and value is None:
         return
     if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(unit):
-        raise ValueError(f"Noise.{name} needs units like {unit!r} (e.g. 5*{unit}), got {value!r}")
+        raise ValueError(
+            f"Noise.{name} needs units like {unit!r} (e.g. 5*{unit}), got {shown(value)}"
+        )
+    if value.shape != ():  # float() of an array would raise a TypeError naming nothing
+        raise ValueError(f"Noise.{name} must be a single value, got shape {value.shape}")
     if not math.isfinite(float(value)) or float(value) < 0:
         raise ValueError(f"Noise.{name} must be finite and >= 0, got {value}")
 
@@ -43,6 +52,9 @@ class Noise:
         SD and time constant of an Ornstein-Uhlenbeck membrane current in every KC.
     onset_jitter : Quantity
         SD of the odor onset time across trials.
+    window : str
+        When input-pattern noise and the background odor act: ``"odor"`` (only while the odor
+        is on) or ``"trial"`` (the whole trial, so neurons can adapt to them before the odor).
     seed : int
         Root of all noise seeds (independent of the wiring seed).
     """
@@ -54,6 +66,7 @@ class Noise:
     kc_current_sigma: Quantity = dataclasses.field(default_factory=lambda: 0 * pA)
     kc_current_tau: Quantity = dataclasses.field(default_factory=lambda: 5 * ms)
     onset_jitter: Quantity = dataclasses.field(default_factory=lambda: 0 * ms)
+    window: str = "odor"
     seed: int = 0
 
     def __post_init__(self):
@@ -62,13 +75,12 @@ class Noise:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
+                or not 0 <= value <= 1e308  # also NaN, inf and ints too big for a float
             ):
-                raise ValueError(f"Noise.{name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(f"Noise.{name} must be a finite number >= 0, got {shown(value)}")
         if not isinstance(self.poisson_input, bool):
             raise ValueError(
-                f"Noise.poisson_input must be True or False, got {self.poisson_input!r}"
+                f"Noise.poisson_input must be True or False, got {shown(self.poisson_input)}"
             )
         _check_quantity("input_tau", self.input_tau, ms, allow_none=True)
         if self.input_tau is not None and float(self.input_tau) <= 0:
@@ -78,12 +90,14 @@ class Noise:
         if float(self.kc_current_tau) <= 0:
             raise ValueError("Noise.kc_current_tau must be > 0")
         _check_quantity("onset_jitter", self.onset_jitter, ms)
+        if self.window not in WINDOWS:
+            raise ValueError(f"Noise.window must be one of {WINDOWS}, got {shown(self.window)}")
         if (
             isinstance(self.seed, bool)
             or not isinstance(self.seed, (int, np.integer))
             or self.seed < 0
         ):
-            raise ValueError(f"Noise.seed must be an integer >= 0, got {self.seed!r}")
+            raise ValueError(f"Noise.seed must be an integer >= 0, got {shown(self.seed)}")
 
     def rng(self, source: str, *keys: int) -> np.random.Generator:
         """The generator of one source for one item (fly, odor, trial); independent of batching."""

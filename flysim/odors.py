@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .params.units import shown
+
 __all__ = ["OdorPanel", "OdorTableError", "synthetic_panel", "similar_pairs", "from_table"]
 
 #: Largest plausible |Δrate| in a receptor table; larger values are taken as a unit mistake.
@@ -64,6 +66,9 @@ class OdorPanel:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise OdorTableError(f"duplicated odor names: {duplicates}")
+        duplicates = sorted({g for g in glomeruli if glomeruli.count(g) > 1})
+        if duplicates:
+            raise OdorTableError(f"duplicated glomerulus names: {duplicates}")
         responses.flags.writeable = False
         object.__setattr__(self, "responses", responses)
         object.__setattr__(self, "names", names)
@@ -145,6 +150,11 @@ def synthetic_panel(
     n_glomeruli = 50 if n_glomeruli is None else n_glomeruli
     _check_count("n_odors", n_odors)
     _check_count("n_glomeruli", n_glomeruli)
+    _check_draw_settings(seed, mean_rate)
+    if not _is_real(fraction_inhibited) or not 0 <= fraction_inhibited <= 1:
+        raise OdorTableError(
+            f"fraction_inhibited must be in [0, 1], got {shown(fraction_inhibited)}"
+        )
     rng = np.random.default_rng(seed)
     responses = _draw_responses(
         rng, n_odors, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=fraction_inhibited
@@ -159,7 +169,24 @@ def synthetic_panel(
 
 def _check_count(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise OdorTableError(f"{name} must be a positive integer, got {value!r}")
+        raise OdorTableError(f"{name} must be a positive integer, got {shown(value)}")
+
+
+def _is_real(value) -> bool:
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and abs(value) <= 1e308  # excludes inf and NaN (NaN compares false)
+    )
+
+
+def _check_draw_settings(seed, mean_rate):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OdorTableError(f"seed must be an integer >= 0, got {shown(seed)}")
+    if not _is_real(mean_rate) or not 0 < mean_rate <= MAX_PLAUSIBLE_RATE:
+        raise OdorTableError(
+            f"mean_rate must be a number in (0, {MAX_PLAUSIBLE_RATE:g}] Hz, got {shown(mean_rate)}"
+        )
 
 
 def _mixing_weight(target: float) -> float:
@@ -194,9 +221,17 @@ def similar_pairs(
     """
     n_glomeruli = 50 if n_glomeruli is None else n_glomeruli
     _check_count("n_pairs", n_pairs)
-    targets = np.broadcast_to(np.asarray(similarity, dtype=float), (n_pairs,)).copy()
+    _check_count("n_glomeruli", n_glomeruli)
+    _check_draw_settings(seed, mean_rate)
+    try:
+        targets = np.broadcast_to(np.asarray(similarity, dtype=float), (n_pairs,)).copy()
+    except (TypeError, ValueError):
+        raise OdorTableError(
+            f"similarity must be a number in [0, 1] or a list of {n_pairs} of them, got "
+            f"{shown(similarity)}"
+        ) from None
     if not np.all(np.isfinite(targets)) or np.any((targets < 0) | (targets > 1)):
-        raise OdorTableError(f"similarity must be in [0, 1], got {similarity!r}")
+        raise OdorTableError(f"similarity must be in [0, 1], got {shown(similarity)}")
     rng = np.random.default_rng(seed)
     base = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=0.15)
     other = _draw_responses(rng, n_pairs, n_glomeruli, mean_rate=mean_rate, fraction_inhibited=0.15)
@@ -265,11 +300,14 @@ def from_table(path) -> OdorPanel:
         if path.suffix.lower() in (".tsv", ".tab") or (text.count("\t") > text.count(","))
         else ","
     )
-    rows = [
-        r
-        for r in csv.reader(io.StringIO(text), delimiter=delimiter)
-        if any(cell.strip() for cell in r)
-    ]
+    try:
+        rows = [
+            r
+            for r in csv.reader(io.StringIO(text), delimiter=delimiter)
+            if any(cell.strip() for cell in r)
+        ]
+    except csv.Error as error:  # e.g. a cell above the csv field size limit
+        raise OdorTableError(f"odor table '{path}' cannot be read as CSV/TSV: {error}") from None
     if not rows:
         raise OdorTableError(f"odor table '{path}' is empty")
     header = [c.strip() for c in rows[0]]
@@ -306,6 +344,8 @@ def from_table(path) -> OdorPanel:
                 )
             numbers.append(value)
         if name.lower() in _SPONTANEOUS_NAMES:
+            if spontaneous is not None:
+                raise OdorTableError(f"odor table '{path}' line {line}: a second spontaneous row")
             spontaneous = np.array(numbers)
             continue
         if not name:
@@ -315,10 +355,13 @@ def from_table(path) -> OdorPanel:
     if not values:
         raise OdorTableError(f"odor table '{path}' has no odor rows")
     glomeruli = columns if receptors is None else [f"{c}" for c in columns]
-    return OdorPanel(
-        np.array(values),
-        names,
-        glomeruli,
-        spontaneous,
-        info={"source": str(path), "receptors": receptors or columns},
-    )
+    try:
+        return OdorPanel(
+            np.array(values),
+            names,
+            glomeruli,
+            spontaneous,
+            info={"source": str(path), "receptors": receptors or columns},
+        )
+    except OdorTableError as error:
+        raise OdorTableError(f"odor table '{path}': {error}") from None

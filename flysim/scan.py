@@ -61,7 +61,6 @@ import math
 import os
 import uuid
 from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 import xarray as xr
@@ -70,7 +69,8 @@ from brian2 import Quantity
 from .noise import Noise
 from .params import CircuitParams, get_path, known_paths, params_to_dict, with_overrides
 from .params.schema import GROUPS
-from .params.units import UNITS, parse_quantity, quantity_to_toml
+from .params.units import UNITS, parse_quantity, quantity_to_toml, shown
+from .provenance import package_versions
 from .scan_store import FORMAT, MemoryStore, ScanStore, StoreMismatchError
 
 __all__ = [
@@ -96,6 +96,8 @@ NOISE_UNITS = {
 }
 _NOISE_QUANTITIES = {"input_tau", "kc_current_sigma", "kc_current_tau", "onset_jitter"}
 _NOISE_FIELDS = [f.name for f in dataclasses.fields(Noise)]
+#: Point attr: the compiled structures (``simulate``'s ``structure_key``) a point ran.
+_STRUCTURES = "structure_keys"
 
 
 class ScanPointError(RuntimeError):
@@ -142,13 +144,13 @@ def _check_path(path) -> tuple[str, str]:
     if group == "noise":
         if name not in _NOISE_FIELDS:
             raise ValueError(
-                f"unknown grid path '{path}' (noise fields: {', '.join(_NOISE_FIELDS)})"
+                f"unknown grid path {path!r} (noise fields: {', '.join(_NOISE_FIELDS)})"
             )
     elif group not in GROUPS:
-        raise ValueError(f"unknown grid path '{path}' (groups: {', '.join(GROUPS)}, noise)")
+        raise ValueError(f"unknown grid path {path!r} (groups: {', '.join(GROUPS)}, noise)")
     elif path not in known_paths():
         names = [f.name for f in dataclasses.fields(GROUPS[group])]
-        raise ValueError(f"unknown grid path '{path}' (known in [{group}]: {', '.join(names)})")
+        raise ValueError(f"unknown grid path {path!r} (known in [{group}]: {', '.join(names)})")
     return group, name
 
 
@@ -159,7 +161,7 @@ def _values_list(path, values) -> list:
         values = [values[i] for i in range(len(values))]  # keeps units of a Quantity array
     else:
         raise ValueError(
-            f"grid '{path}' must be a list of values, got {type(values).__name__} {values!r}"
+            f"grid '{path}' must be a list of values, got {type(values).__name__} {shown(values)}"
         )
     if not values:
         raise ValueError(f"grid '{path}' has an empty list of values")
@@ -181,14 +183,14 @@ def _axis(path, values, base_params: CircuitParams, base_noise: Noise) -> Axis:
             try:
                 noise = dataclasses.replace(base_noise, **{name: value})
             except (TypeError, ValueError) as error:
-                raise ValueError(f"grid '{path}': value {value!r}: {error}") from None
+                raise ValueError(f"grid '{path}': value {shown(value)}: {error}") from None
             typed = getattr(noise, name)
             if typed is None:
                 coords.append(float("nan"))
             elif unit is not None:
                 coords.append(_plain(typed, unit))
             else:
-                coords.append(typed if isinstance(typed, bool) else int(typed))
+                coords.append(typed if isinstance(typed, (bool, str)) else int(typed))
     else:
         meta = next(f for f in dataclasses.fields(GROUPS[group]) if f.name == name).metadata
         kind = meta.get("kind")
@@ -213,8 +215,8 @@ def _axis(path, values, base_params: CircuitParams, base_noise: Noise) -> Axis:
     for coord in coords:
         marker = json.dumps(coord)
         if marker in seen:
-            shown = f"{coord} {unit}" if unit not in (None, "1") else repr(coord)
-            raise ValueError(f"grid '{path}' lists the value {shown} twice")
+            text = f"{coord} {unit}" if unit not in (None, "1") else repr(coord)
+            raise ValueError(f"grid '{path}' lists the value {text} twice")
         seen.add(marker)
     return Axis(path=path, coords=tuple(coords), unit=unit, kind=kind)
 
@@ -227,7 +229,7 @@ def normalize_grid(grid, base_params: CircuitParams, base_noise: Noise | None = 
     """
     base_noise = Noise() if base_noise is None else base_noise
     if not isinstance(grid, dict):
-        raise ValueError(f"grid must be a dict of path -> list of values, got {grid!r}")
+        raise ValueError(f"grid must be a dict of path -> list of values, got {shown(grid)}")
     return [_axis(path, values, base_params, base_noise) for path, values in grid.items()]
 
 
@@ -247,7 +249,9 @@ def _seeds(seeds) -> list[int]:
         or not all(_is_int(s) and s >= 0 for s in given)
         or len(set(map(int, given))) != len(given)
     ):
-        raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
+        raise ValueError(
+            f"seeds must be a non-empty list of distinct integers >= 0, got {shown(seeds)}"
+        )
     return [int(s) for s in given]
 
 
@@ -320,7 +324,7 @@ class SummaryExperiment:
         ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(
-                    f"summary experiment: {key} must be an integer >= {low}, got {value!r}"
+                    f"summary experiment: {key} must be an integer >= {low}, got {shown(value)}"
                 )
         n_folds = min(5, int(n_trials)) if n_folds is None else n_folds
         if not _is_int(n_folds) or not 2 <= n_folds <= n_trials:
@@ -389,14 +393,6 @@ EXPERIMENTS = {"summary": SummaryExperiment}
 
 
 # -- running --------------------------------------------------------------------------------------
-def _versions() -> dict:
-    out = {}
-    for package in ("flysim", "brian2", "numpy", "xarray", "zarr"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "unknown"
-    return out
 
 
 def _point_key(values: dict, seed: int) -> str:
@@ -406,10 +402,14 @@ def _point_key(values: dict, seed: int) -> str:
 
 def _run_point(experiment, params, noise, seed) -> xr.Dataset:
     """The task of one (grid point, fly): runs on a worker, returns the Dataset (never writes)."""
+    from .engine.build import structure_keys_used
+
+    before = len(structure_keys_used())
     ds = experiment(params, noise, seed)
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"experiment must return an xarray.Dataset, got {type(ds).__name__}")
-    return ds
+    keys = sorted(set(structure_keys_used()[before:]))
+    return ds.assign_attrs({_STRUCTURES: json.dumps(keys)}) if keys else ds
 
 
 def _worker_env() -> dict:
@@ -530,11 +530,14 @@ def _assemble(datasets, axes, seeds, identity) -> xr.Dataset:
     order = list(datasets[0].data_vars) if datasets else []
     variables = {name: variables[name] for name in order + sorted(set(variables) - set(order))}
     out = xr.Dataset(variables, coords=coords)
+    structures = {k for ds in datasets for k in json.loads(ds.attrs.get(_STRUCTURES, "[]"))}
     out.attrs = {
         "title": "flysim scan",
         "flysim_scan": json.dumps(identity, sort_keys=True),
         "grid": json.dumps({a.path: list(a.coords) for a in axes}),
-        "versions": json.dumps(_versions()),
+        "wiring_seeds": json.dumps(list(seeds)),
+        "structure_keys": json.dumps(sorted(structures)),
+        "versions": json.dumps(package_versions()),
     }
     return out
 
@@ -596,7 +599,7 @@ def scan(
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
-        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+        raise ValueError(f"workers must be a positive integer or None, got {shown(workers)}")
     identity = {
         "format": FORMAT,
         "experiment": describe_experiment(experiment),

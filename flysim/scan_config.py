@@ -170,6 +170,10 @@ def load_scan_config(path, *, store=None) -> ScanConfig:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScanConfigError(f"scan file '{path}' does not exist") from None
+    except UnicodeDecodeError:
+        raise ScanConfigError(f"scan file '{path}' is not UTF-8 text") from None
+    except OSError as error:  # a directory, no permission...
+        raise ScanConfigError(f"scan file '{path}' cannot be read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ScanConfigError(f"scan file '{path}' is not valid TOML: {error}") from None
     unknown = sorted(set(config) - set(KNOWN_KEYS))

@@ -30,13 +30,26 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["ScanStore", "MemoryStore", "StoreMismatchError", "FORMAT"]
+from .provenance import package_versions
+
+__all__ = ["ScanStore", "MemoryStore", "StoreMismatchError", "FORMAT", "stored_versions"]
 
 #: Written into the store; bump when the layout changes.
 FORMAT = "flysim-scan/1"
 _ATTR = "flysim_scan"
 _POINT_ATTR = "flysim_scan_point"
 _TMP = ".tmp-"
+_VERSIONS = "versions"
+
+
+def stored_versions(path) -> dict:
+    """The package versions a store was created with ({} if it records none)."""
+    try:
+        attrs = json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return {}
+    versions = attrs.get(_VERSIONS)
+    return versions if isinstance(versions, dict) else {}
 
 
 class StoreMismatchError(ValueError):
@@ -140,7 +153,11 @@ class ScanStore:
         import zarr
 
         tmp = self.path.parent / f".{self.path.name}{_TMP}{uuid.uuid4().hex[:8]}"
-        root = zarr.create_group(store=str(tmp), zarr_format=3, attributes={_ATTR: self.identity})
+        root = zarr.create_group(
+            store=str(tmp),
+            zarr_format=3,
+            attributes={_ATTR: self.identity, _VERSIONS: package_versions()},
+        )
         root.create_group("points")
         _fsync_tree(tmp)
         try:
@@ -160,6 +177,14 @@ class ScanStore:
             raise StoreMismatchError(
                 f"'{self.path}' exists and is not a flysim scan store (choose another store path)"
             )
+        from .provenance import check_version
+
+        # Points written by another flysim major.minor may not mean the same thing.
+        check_version(
+            stored_versions(self.path).get("flysim"),
+            f"store '{self.path}'",
+            error=StoreMismatchError,
+        )
         if stored.get("format") != FORMAT:
             raise StoreMismatchError(
                 f"store '{self.path}' has format {stored.get('format')!r}, this flysim writes "

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from brian2 import ms
 
-from .circuit import structure_of
+from .circuit import POPULATIONS, structure_of
 from .engine import CompiledCircuit, SimulationError, compile_structure, parameter_values
 from .noise import Noise
 from .odors import OdorPanel
@@ -18,7 +18,7 @@ from .params import CircuitParams, params_to_dict, with_overrides
 from .stimulus import Slot, orn_drive
 from .wiring import draw_claws
 
-__all__ = ["simulate", "DEFAULT_BATCH", "prepare"]
+__all__ = ["simulate", "DEFAULT_BATCH", "prepare", "check_finite_state"]
 
 #: Trial slots per compiled run. Fixed (not sized to the request) so that requests of any size
 #: reuse one compiled network; the last batch is padded with idle slots.
@@ -115,6 +115,28 @@ def _check_rates(counts: np.ndarray, window: float, refractory: float, name: str
             f"above the refractory limit: the state diverged (check dt and "
             f"parameters)"
         )
+
+
+def state_outputs(circuit) -> list[str]:
+    """Every floating-point neuron variable (v, conductances, ...) the binary writes at the end."""
+    return [
+        name
+        for name, spec in circuit.outputs.items()
+        if name.split(".")[0] in POPULATIONS and np.dtype(spec["dtype"]).kind == "f"
+    ]
+
+
+def check_finite_state(result: dict, names: list[str]):
+    """Refuse a run whose state went NaN/inf: a NaN membrane never crosses threshold, so the
+    neuron would fall silent and the counts would look like plausible numbers."""
+    for name in names:
+        values = result[name]
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            raise SimulationError(
+                f"state '{name}' became NaN/inf in {bad} of {values.size} neurons: the "
+                f"integration diverged (check dt and extreme parameter values)"
+            )
 
 
 def simulate(
@@ -235,6 +257,8 @@ def simulate(
     ]
     if record_spikes:
         outputs += ["kc_spikes.i", "kc_spikes.t", "pn_spikes.i", "pn_spikes.t"]
+    state = state_outputs(circuit)
+    outputs += state
 
     iterator = batches
     if progress:
@@ -258,6 +282,7 @@ def simulate(
             rng_seed.integers(2**31 - 1),
         )
         result = circuit.run(values, outputs)
+        check_finite_state(result, state)
 
         window = float(proto.odor_duration)
         _check_rates(

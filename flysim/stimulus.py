@@ -37,7 +37,8 @@ def orn_drive(
     """ORN rates (n_bins, n_slots * n_glomeruli) in Hz and their mean per slot (n_bins, n_slots).
 
     Odor on in [baseline + jitter, baseline + odor_duration + jitter); input-pattern noise and
-    the background odor act only while the odor is on; rates are clipped to [0, orn.max_rate].
+    the background odor act while the odor is on (``noise.window == "odor"``) or for the whole
+    trial (``"trial"``); rates are clipped to [0, orn.max_rate].
     """
     proto = params.protocol
     dt = float(proto.stimulus_dt)
@@ -62,7 +63,8 @@ def orn_drive(
             on = (times >= float(proto.baseline) + jitter) & (
                 times < float(proto.baseline + proto.odor_duration) + jitter
             )
-            delta = np.broadcast_to(panel.responses[odor], (n_bins, n_glom)).copy()
+            odor_delta = np.where(on[:, None], panel.responses[odor], 0.0)
+            delta = np.zeros((n_bins, n_glom))
             if noise.input_sigma > 0:
                 rng = noise.rng("input_pattern", *keys)
                 if noise.input_tau is None:
@@ -73,7 +75,9 @@ def orn_drive(
                 seed = int(noise.rng("background", *keys).integers(2**31))
                 distractor = synthetic_panel(1, n_glomeruli=n_glom, seed=seed).responses[0]
                 delta += noise.background * distractor
-            block[on] += delta[on]
+            if noise.window == "odor":
+                delta[~on] = 0.0
+            block += odor_delta + delta
         rates[:, s * n_glom : (s + 1) * n_glom] = np.clip(block, 0.0, max_rate)
     mean = rates.reshape(n_bins, len(slots), n_glom).mean(axis=2)
     return rates, mean

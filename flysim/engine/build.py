@@ -16,16 +16,24 @@ from ..circuit import Structure, build_network
 from ..params import CircuitParams
 from .cache import cache_dir, file_lock
 
-__all__ = ["compile_structure", "compilation_count", "MANIFEST"]
+__all__ = ["compile_structure", "compilation_count", "structure_keys_used", "MANIFEST"]
 
 MANIFEST = "flysim_manifest.json"
 _COMPILATIONS = 0
+#: Structure keys this process has asked for, in order: scans record them per point, because
+#: an experiment's result need not carry the keys of the circuits it ran.
+_USED: list[str] = []
 _log = logging.getLogger("flysim")
 
 
 def compilation_count() -> int:
     """How many times this process has compiled a network (tests count recompilations)."""
     return _COMPILATIONS
+
+
+def structure_keys_used() -> list[str]:
+    """Keys of every structure ``compile_structure`` returned in this process, in order."""
+    return list(_USED)
 
 
 def _describe(network, handles) -> dict:
@@ -104,6 +112,7 @@ def compile_structure(params: CircuitParams, structure: Structure) -> Path:
     global _COMPILATIONS
     root = cache_dir()
     target = root / structure.key
+    _USED.append(structure.key)
     if (target / MANIFEST).is_file():
         return target
     with file_lock(root / f"{structure.key}.lock"):

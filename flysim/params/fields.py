@@ -8,7 +8,7 @@ import math
 from brian2 import Quantity, get_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from .units import UNITS, ParameterError, dimension_name
+from .units import UNITS, ParameterError, dimension_name, shown
 
 __all__ = ["quantity", "number", "integer", "flag", "choice", "ParamGroup"]
 
@@ -32,9 +32,14 @@ def number(default, *, minimum=None, maximum=None, positive=False, doc=""):
     )
 
 
-def integer(default, *, minimum=1, doc=""):
+#: Largest count any integer parameter may take: far above a fly's circuit (~1e5 neurons), so a
+#: larger one is a typo that would otherwise surface as an out-of-memory build.
+MAX_COUNT = 10**6
+
+
+def integer(default, *, minimum=1, maximum=MAX_COUNT, doc=""):
     return dataclasses.field(
-        default=default, metadata=dict(kind="integer", minimum=minimum, doc=doc)
+        default=default, metadata=dict(kind="integer", minimum=minimum, maximum=maximum, doc=doc)
     )
 
 
@@ -84,21 +89,21 @@ def check_field(name: str, value, meta: dict):
         if isinstance(value, Quantity) and get_dimensions(value) is not DIMENSIONLESS:
             raise ParameterError(f"parameter '{name}' is dimensionless, got {value}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(f"parameter '{name}' must be a number, got {value!r}")
-        if not math.isfinite(value):
+            raise ParameterError(f"parameter '{name}' must be a number, got {shown(value)}")
+        if abs(value) > 1e308 or not math.isfinite(value):  # abs() first: huge ints overflow
             raise ParameterError(f"parameter '{name}' must be finite, got {value}")
         _check_range(name, value, meta, value)
     elif kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ParameterError(f"parameter '{name}' must be an integer, got {value!r}")
+            raise ParameterError(f"parameter '{name}' must be an integer, got {shown(value)}")
         _check_range(name, value, meta, value)
     elif kind == "flag":
         if not isinstance(value, bool):
-            raise ParameterError(f"parameter '{name}' must be true or false, got {value!r}")
+            raise ParameterError(f"parameter '{name}' must be true or false, got {shown(value)}")
     elif kind == "choice":
         if value not in meta["options"]:
             raise ParameterError(
-                f"parameter '{name}' must be one of {list(meta['options'])}, got {value!r}"
+                f"parameter '{name}' must be one of {list(meta['options'])}, got {shown(value)}"
             )
 
 

@@ -43,7 +43,7 @@ def group_from_mapping(group: str, mapping: dict, base=None):
     for key, raw in mapping.items():
         if key not in fields:
             raise ParameterError(
-                f"unknown parameter '{group}.{key}' (known in [{group}]: {', '.join(fields)})"
+                f"unknown parameter {f'{group}.{key}'!r} (known in [{group}]: {', '.join(fields)})"
             )
         kind = fields[key].metadata.get("kind")
         values[key] = (
@@ -70,7 +70,7 @@ def params_from_dict(data: dict, base: CircuitParams | None = None) -> CircuitPa
             top[key] = group_from_mapping(key, value, getattr(base, key))
         else:
             raise ParameterError(
-                f"unknown parameter group '{key}' (known: name, notes, {', '.join(GROUPS)})"
+                f"unknown parameter group {key!r} (known: name, notes, {', '.join(GROUPS)})"
             )
     return dataclasses.replace(base, **top)
 
@@ -81,7 +81,10 @@ def load_params(path_or_preset: str | Path = "drosophila_adult") -> CircuitParam
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ParameterError(f"parameter file '{path}' does not exist")
-        text, label = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, label = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError:
+            raise ParameterError(f"parameter file '{path}' is not UTF-8 text") from None
     else:
         name = str(path_or_preset)
         if name not in list_presets():

@@ -8,7 +8,7 @@ from brian2 import Quantity
 
 from .io import group_from_mapping
 from .schema import GROUPS, CircuitParams
-from .units import ParameterError
+from .units import ParameterError, shown
 
 __all__ = ["with_overrides", "get_path", "known_paths"]
 
@@ -23,10 +23,10 @@ def _split(path: str) -> tuple[str, str]:
         raise ParameterError(f"parameter path {path!r} must look like 'group.name', e.g. 'sfa.tau'")
     group, name = path.split(".")
     if group not in GROUPS:
-        raise ParameterError(f"unknown parameter '{path}' (groups: {', '.join(GROUPS)})")
+        raise ParameterError(f"unknown parameter {path!r} (groups: {', '.join(GROUPS)})")
     names = [f.name for f in dataclasses.fields(GROUPS[group])]
     if name not in names:
-        raise ParameterError(f"unknown parameter '{path}' (known in [{group}]: {', '.join(names)})")
+        raise ParameterError(f"unknown parameter {path!r} (known in [{group}]: {', '.join(names)})")
     return group, name
 
 
@@ -44,7 +44,7 @@ def with_overrides(params: CircuitParams, overrides: dict) -> CircuitParams:
     """
     if not isinstance(overrides, dict):
         raise ParameterError(
-            f"overrides must be a dict of 'group.name' -> value, got {overrides!r}"
+            f"overrides must be a dict of 'group.name' -> value, got {shown(overrides)}"
         )
     by_group: dict[str, dict] = {}
     for path, value in overrides.items():
@@ -60,7 +60,9 @@ def with_overrides(params: CircuitParams, overrides: dict) -> CircuitParams:
         try:
             for name, value in typed.items():
                 if isinstance(value, Quantity) and value.shape != ():
-                    raise ParameterError(f"parameter '{name}' must be a scalar, got {value}")
+                    raise ParameterError(
+                        f"parameter '{name}' must be a scalar, got an array of shape {value.shape}"
+                    )
             replaced[group] = dataclasses.replace(current, **typed)
         except ParameterError as error:
             raise ParameterError(

@@ -9,7 +9,21 @@ import brian2.units.stdunits as _stdunits
 from brian2 import Quantity, Unit, get_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-__all__ = ["UNITS", "parse_quantity", "quantity_to_toml", "dimension_name", "ParameterError"]
+__all__ = [
+    "UNITS",
+    "parse_quantity",
+    "quantity_to_toml",
+    "dimension_name",
+    "ParameterError",
+    "shown",
+]
+
+
+def shown(value, limit: int = 80) -> str:
+    """``repr(value)`` on one line and at most ``limit`` characters, for error messages (the repr
+    of a numpy array spans several lines, and an error must stay one line)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ParameterError(ValueError):
@@ -55,15 +69,19 @@ def parse_quantity(key: str, raw) -> Quantity | float:
         value = raw["value"]
         unit_name = raw.get("unit", "1")
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ParameterError(f"parameter '{key}': value must be a number, got {value!r}")
+            raise ParameterError(f"parameter '{key}': value must be a number, got {shown(value)}")
+        if abs(value) > 1e308:  # a huge int would overflow float()
+            raise ParameterError(f"parameter '{key}': value must be finite, got {shown(value)}")
         if unit_name in ("1", ""):
             return float(value)
-        if unit_name not in UNITS:
+        if not isinstance(unit_name, str) or unit_name not in UNITS:
             raise ParameterError(f"parameter '{key}': unknown unit {unit_name!r}")
         return float(value) * UNITS[unit_name]
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if abs(raw) > 1e308:
+            raise ParameterError(f"parameter '{key}': value must be finite, got {shown(raw)}")
         return float(raw)
-    raise ParameterError(f"parameter '{key}': expected a number with a unit, got {raw!r}")
+    raise ParameterError(f"parameter '{key}': expected a number with a unit, got {shown(raw)}")
 
 
 def quantity_to_toml(value, unit_name: str) -> dict:

@@ -2,8 +2,8 @@
 harder as input noise rises: decoder and MBON-choice accuracy fall from near 1 towards chance
 (0.5). Spread: mean and 95% CI (t) over flies (wiring seeds).
 
-Run: ``python figures/fig_discrimination_noise.py [--quick]``; writes the .nc and .png next to
-this script.
+Run: ``python figures/fig_discrimination_noise.py [--quick] [--out-dir DIR]``; writes the .nc
+and .png next to this script (or to ``--out-dir``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def mean_ci(values, axis):
     return mean, half
 
 
-def main(quick: bool = False):
+def main(quick: bool = False, out_dir=None):
     import flysim
     from flysim.experiments import discrimination
 
@@ -42,7 +42,9 @@ def main(quick: bool = False):
         progress=True,
     )
     suffix = "_quick" if quick else ""
-    result.to_netcdf(HERE / f"discrimination_noise{suffix}.nc")
+    out_dir = HERE if out_dir is None else Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.to_netcdf(out_dir / f"discrimination_noise{suffix}.nc")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +55,8 @@ def main(quick: bool = False):
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     accuracy_vs_noise(result, ax)
     fig.tight_layout()
-    fig.savefig(HERE / f"discrimination_noise{suffix}.png", dpi=150)
+    fig.savefig(out_dir / f"discrimination_noise{suffix}.png", dpi=150)
+    plt.close(fig)
     print("noise  decoder (mean ± CI)   MBON choice (mean ± CI)")
     for name in ("decoder_accuracy", "mbon_accuracy"):
         mean, half = mean_ci(result[name].values, axis=1)
@@ -70,4 +73,6 @@ def main(quick: bool = False):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    parser.add_argument("--out-dir", default=None, help="where to write (default: next to this)")
+    arguments = parser.parse_args()
+    main(arguments.quick, arguments.out_dir)

@@ -9,7 +9,7 @@ from brian2 import Network, NeuronGroup, SpikeMonitor, amp, nA, prefs, second
 from .neurons import get_model, model_values
 from .params import CircuitParams
 
-__all__ = ["fi_curve", "dynamic_range"]
+__all__ = ["fi_curve", "dynamic_range", "dynamic_range_bounds"]
 
 
 def fi_curve(
@@ -60,12 +60,20 @@ def fi_curve(
     ).assign_coords(current=lambda d: d.current.assign_attrs(units="A"))
 
 
-def dynamic_range(curve: xr.DataArray, low=0.1, high=0.9) -> float:
-    """Input range (A) over which the rate rises from ``low`` to ``high`` of its maximum:
-    I(high * r_max) - I(low * r_max), with linear interpolation on the rising curve."""
+def dynamic_range_bounds(curve: xr.DataArray, low=0.1, high=0.9) -> tuple[float, float]:
+    """Currents (A) at which the rate reaches ``low`` and ``high`` of its maximum, with linear
+    interpolation on the rising curve; ``(0.0, 0.0)`` for a curve that never fires."""
     rates = np.maximum.accumulate(curve.values)
     currents = curve["current"].values
     top = rates[-1]
     if top <= 0:
-        return 0.0
-    return float(np.interp(high * top, rates, currents) - np.interp(low * top, rates, currents))
+        return 0.0, 0.0
+    start, stop = np.interp([low * top, high * top], rates, currents)
+    return float(start), float(stop)
+
+
+def dynamic_range(curve: xr.DataArray, low=0.1, high=0.9) -> float:
+    """Input range (A) over which the rate rises from ``low`` to ``high`` of its maximum:
+    I(high * r_max) - I(low * r_max), with linear interpolation on the rising curve."""
+    start, stop = dynamic_range_bounds(curve, low, high)
+    return stop - start

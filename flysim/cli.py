@@ -94,22 +94,6 @@ def _run_config(path: Path, out: Path | None):
     return ds, out
 
 
-def _demo(out: Path):
-    from . import Noise, load_params, simulate
-    from .odors import synthetic_panel
-
-    params = load_params("drosophila_adult")
-    panel = synthetic_panel(10, seed=0)
-    print(
-        f"flysim demo: {params.name} circuit ({params.n_pn} PNs, {params.network.n_kc} KCs), "
-        f"{len(panel)} synthetic odors, Poisson input; compiling on first use (~30-60 s)"
-    )
-    ds = simulate(params, panel, noise=Noise(seed=0), seed=0, progress=True)
-    ds.to_netcdf(out)
-    print(_summary(ds))
-    print(f"  written: {out}")
-
-
 def _info():
     from importlib import metadata
 
@@ -127,11 +111,54 @@ def _info():
         print(f"  {build.name}")
 
 
+def _figures(quick: bool, directory: Path | None = None) -> int:
+    """Run every ``figures/fig_*.py`` of the source tree in its own process (``--quick``
+    passed on); one progress line per script; 1 if any failed, naming them."""
+    import subprocess
+    import time
+
+    import flysim
+
+    if directory is None:
+        directory = Path(flysim.__file__).resolve().parent.parent / "figures"
+    if not directory.is_dir():
+        raise OSError(
+            f"no figures/ directory at {directory}: the figure scripts come with the source "
+            f"tree, not the installed package (clone the repository and pip install -e .)"
+        )
+    scripts = sorted(directory.glob("fig_*.py"))
+    if not scripts:
+        raise OSError(f"no fig_*.py scripts in {directory}")
+    failed = []
+    for k, script in enumerate(scripts, start=1):
+        print(f"[{k}/{len(scripts)}] {script.name} ...", end=" ", flush=True)
+        started = time.perf_counter()
+        command = [sys.executable, str(script)] + (["--quick"] if quick else [])
+        proc = subprocess.run(command, cwd=directory, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if proc.returncode == 0:
+            print(f"ok ({seconds:.0f} s)", flush=True)
+            continue
+        failed.append(script.name)
+        print(f"FAILED ({seconds:.0f} s, exit code {proc.returncode})", flush=True)
+        for line in proc.stderr.strip().splitlines()[-15:]:
+            print(f"    {line}")
+    if failed:
+        print(f"flysim: error: figure scripts failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"{len(scripts)} figures written to {directory}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="flysim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="simulate the default circuit on 10 odors and summarise")
+    demo = sub.add_parser(
+        "demo", help="the LI x SFA x noise experiment at a quick scale: table, figure, netCDF"
+    )
     demo.add_argument("--out", type=Path, default=Path("flysim_demo.nc"))
+    demo.add_argument("--workers", type=int, default=None, help="local dask workers")
+    demo.add_argument("--store", type=Path, default=None, help="keep the scan's zarr store here")
     run = sub.add_parser("run", help="simulate what a config TOML describes")
     run.add_argument("config", type=Path)
     run.add_argument("--out", type=Path, default=None, help="netCDF output file")
@@ -143,10 +170,14 @@ def main(argv=None) -> int:
     scan.add_argument("--store", type=Path, default=None, help="zarr store (overrides the file)")
     scan.add_argument("--no-progress", action="store_true")
     sub.add_parser("info", help="versions, cache location, compiled circuits")
+    figures = sub.add_parser("figures", help="run every figures/fig_*.py script (source tree)")
+    figures.add_argument("--quick", action="store_true", help="tiny preset, few points")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            _demo(args.out)
+            from .demo import run_demo
+
+            run_demo(args.out, workers=args.workers, store=args.store)
         elif args.command == "run":
             ds, out = _run_config(args.config, args.out)
             print(_summary(ds))
@@ -164,6 +195,8 @@ def main(argv=None) -> int:
             print(result)
         elif args.command == "info":
             _info()
+        elif args.command == "figures":
+            return _figures(args.quick)
     except (ValueError, TypeError, KeyError, OSError, RuntimeError) as error:
         print(f"flysim: error: {error}", file=sys.stderr)
         return 2

@@ -62,6 +62,7 @@ def conditioning(
     noise: Noise | None = None,
     seed=0,
     batch_size: int = 16,
+    controls: bool = True,
     progress: bool = False,
 ) -> xr.Dataset:
     """Train CS+ against CS- for every odor pair, fly and trial; return MBON responses.
@@ -75,6 +76,9 @@ def conditioning(
         Independent conditioning repetitions (each a fresh fly copy with fresh noise).
     seed : int or list of int
         Wiring seeds of the flies.
+    controls : bool
+        Also run a mock-trained copy of every slot (no DAN signal). Without them the ``control``
+        group is NaN and each compiled run holds twice as many trained slots.
 
     Returns
     -------
@@ -113,13 +117,14 @@ def conditioning(
         for p in range(len(pair_index))
         for t in range(n_trials)
     ]
-    per_run = batch_size // 2
+    groups = (0, 1) if controls else (0,)
+    per_run = batch_size // len(groups)
     net = params.network
     B, n_kc, n_pn, n_mbon = batch_size, net.n_kc, params.n_pn, net.n_mbon
     wiring = [draw_claws(params, s)[1] for s in flies]
     n_stim, n_columns = circuit.timed_arrays["orn_rate"]["shape"]
     bins_per_presentation = int(round(present / float(proto.stimulus_dt)))
-    response = np.zeros((len(flies), len(pair_index), 2, n_trials, 4, n_mbon))
+    response = np.full((len(flies), len(pair_index), 2, n_trials, 4, n_mbon), np.nan)
     weight_change = np.zeros((len(flies), len(pair_index), n_trials))
     windows = [
         (
@@ -135,7 +140,7 @@ def conditioning(
 
         chunks = tqdm(chunks, desc="conditioning", unit="batch")
     for chunk in chunks:
-        slots = [(u, group) for group in (0, 1) for u in chunk]
+        slots = [(u, group) for group in groups for u in chunk]
         slots += [(None, 1)] * (B - len(slots))
         values = dict(values0)
         values.update(claw_values([wiring[u[0] if u else 0] for u, _ in slots], n_pn))
@@ -202,7 +207,8 @@ def conditioning(
     test_plus = ds["valence"].sel(phase="test_cs_plus")
     test_minus = ds["valence"].sel(phase="test_cs_minus")
     # chose the CS- (1), the CS+ (0), or a tie (0.5, a coin flip on average)
-    ds["choice"] = xr.where(test_minus > test_plus, 1.0, xr.where(test_minus < test_plus, 0.0, 0.5))
+    choice = xr.where(test_minus > test_plus, 1.0, xr.where(test_minus < test_plus, 0.0, 0.5))
+    ds["choice"] = choice.where(test_plus.notnull() & test_minus.notnull())  # NaN: not run
     ds["choice"].attrs.update(units="1", long_name="chose the CS- in the test (1 = correct)")
     ds["kc_mbon_weight_change"] = (
         ("fly", "pair", "trial"),

@@ -17,9 +17,26 @@ from .analysis import decoding_accuracy, paired_similarity, population_sparsenes
 from .noise import Noise
 from .odors import similar_pairs
 from .params import CircuitParams, with_overrides
-from .scan import scan
+from .scan import NOISE_UNITS, scan
 
 __all__ = ["PairDiscrimination", "redundancy", "CONDITIONS", "summary_table", "mean_ci"]
+
+#: What each swept noise level means, for axis labels.
+NOISE_NAMES = {
+    "input_sigma": "input noise SD per glomerulus",
+    "input_tau": "input noise correlation time",
+    "background": "background odor weight",
+    "kc_current_sigma": "KC current noise SD",
+    "kc_current_tau": "KC current noise correlation time",
+    "onset_jitter": "odor onset jitter SD",
+}
+
+#: The derived differences of ``accuracy`` and their meaning.
+BENEFITS = {
+    "li_benefit": "LI benefit (LI - none)",
+    "sfa_benefit": "SFA benefit (SFA - none)",
+    "synergy": "interaction (LI+SFA - LI - SFA + none)",
+}
 
 #: condition -> (li.enabled, sfa.enabled)
 CONDITIONS = {
@@ -33,10 +50,11 @@ CONDITIONS = {
 class PairDiscrimination:
     """One fly, one circuit condition, one noise level: how well are similar odors told apart?
 
-    Returns scalars: ``accuracy`` (cross-validated linear decoder of which odor of a pair was
-    presented, from single-trial KC spike counts; mean over pairs; chance 0.5), ``kc_coding_level``,
-    ``kc_sparseness`` (population sparseness, mean over odor-trials), ``kc_pair_correlation`` and
-    ``pn_pair_correlation`` (Pearson correlation of the pair's trial-mean responses).
+    Returns scalars: ``decoder_accuracy`` (cross-validated linear decoder of which odor of a pair
+    was presented, from single-trial KC spike counts; mean over pairs; chance 0.5),
+    ``kc_coding_level``, ``kc_sparseness`` (population sparseness, mean over odor-trials),
+    ``kc_pair_correlation`` and ``pn_pair_correlation`` (Pearson correlation of the pair's
+    trial-mean responses).
     With ``mbon_trials > 0`` also ``mbon_accuracy``: after aversive conditioning with the first
     odor of each pair as CS+, the fraction of tests in which the fly chooses the CS-
     (``flysim.learning.conditioning``; chance 0.5).
@@ -104,13 +122,26 @@ class PairDiscrimination:
             from .learning import conditioning
 
             learned = conditioning(
-                params, panel, n_trials=self.mbon_trials, noise=noise, seed=int(seed)
+                params,
+                panel,
+                n_trials=self.mbon_trials,
+                noise=noise,
+                seed=int(seed),
+                controls=False,  # only the trained flies' choices are scored
             )
             choice = float(learned.choice.sel(group="trained").mean())
-            extra["mbon_accuracy"] = ((), choice, {"units": "1", "long_name": "MBON choice"})
+            extra["mbon_accuracy"] = (
+                (),
+                choice,
+                {"units": "1", "long_name": "MBON choice accuracy after conditioning"},
+            )
         return xr.Dataset(
             {
-                "accuracy": ((), np.mean(accuracy), {"units": "1", "long_name": "pair decoding"}),
+                "decoder_accuracy": (
+                    (),
+                    np.mean(accuracy),
+                    {"units": "1", "long_name": "pair decoding accuracy (KC decoder)"},
+                ),
                 "kc_coding_level": ((), float((counts > 0).mean()), {"units": "1"}),
                 "kc_sparseness": ((), float(sparse.mean(skipna=True)), {"units": "1"}),
                 "kc_pair_correlation": ((), np.nanmean(kc_corr), {"units": "1"}),
@@ -125,21 +156,37 @@ def redundancy(
     noise_levels,
     *,
     experiment=None,
+    noise: Noise | None = None,
     seeds=(0, 1, 2, 3, 4),
     store=None,
     workers=None,
     scheduler=None,
     li_site: str = "apl",
+    noise_field: str = "input_sigma",
     progress: bool = True,
 ) -> xr.Dataset:
     """Run the 4 conditions x noise levels x flies as a resumable scan; relabel to
-    ``(condition, noise, fly)`` and add the LI and SFA benefits and their interaction."""
+    ``(condition, noise, fly)`` and add the LI and SFA benefits and their interaction.
+
+    ``accuracy`` is the headline measure: ``mbon_accuracy`` (the MBON choice after conditioning,
+    the fly's own readout) when the experiment measures it, else ``decoder_accuracy``; its
+    ``measure`` attr says which. ``li_benefit``, ``sfa_benefit`` and ``synergy`` are its
+    differences between conditions.
+
+    ``noise_levels`` are values of the Noise field ``noise_field`` (default ``input_sigma``, Hz;
+    e.g. ``kc_current_sigma`` in pA); ``noise`` sets the other noise fields (e.g.
+    ``Noise(window="trial")``)."""
     experiment = PairDiscrimination() if experiment is None else experiment
+    if noise_field not in NOISE_UNITS:
+        raise ValueError(
+            f"redundancy: noise_field must be one of {sorted(NOISE_UNITS)}, got {noise_field!r}"
+        )
+    noise_path = f"noise.{noise_field}"
     params = with_overrides(params, {"li.site": li_site})
     grid = {
         "li.enabled": [False, True],
         "sfa.enabled": [False, True],
-        "noise.input_sigma": [float(v) for v in noise_levels],
+        noise_path: [float(v) for v in noise_levels],
     }
     raw = scan(
         experiment,
@@ -147,6 +194,7 @@ def redundancy(
         grid,
         seeds=list(seeds),
         store=store,
+        noise=noise,
         workers=workers,
         scheduler=scheduler,
         progress=progress,
@@ -156,8 +204,12 @@ def redundancy(
         for li, sfa in CONDITIONS.values()
     ]
     out = xr.concat(parts, dim=pd.Index(list(CONDITIONS), name="condition"))
-    out = out.rename({"noise.input_sigma": "noise"})
-    out["noise"].attrs.update(units="Hz", long_name="input noise SD per glomerulus")
+    out = out.rename({noise_path: "noise"})
+    out["noise"].attrs.update(units=NOISE_UNITS[noise_field], long_name=NOISE_NAMES[noise_field])
+    # The headline measure is the fly's own readout, the MBON choice, whenever it was measured.
+    measure = "mbon_accuracy" if "mbon_accuracy" in out else "decoder_accuracy"
+    out["accuracy"] = out[measure].copy()
+    out["accuracy"].attrs.update(measure=measure)
     acc = out["accuracy"]
     out["li_benefit"] = acc.sel(condition="LI", drop=True) - acc.sel(condition="none", drop=True)
     out["sfa_benefit"] = acc.sel(condition="SFA", drop=True) - acc.sel(condition="none", drop=True)
@@ -167,6 +219,8 @@ def redundancy(
         - acc.sel(condition="SFA", drop=True)
         + acc.sel(condition="none", drop=True)
     )
+    for name, label in BENEFITS.items():
+        out[name].attrs.update(units="1", long_name=label, measure=measure)
     out.attrs.update(raw.attrs, li_site=li_site, experiment=repr(experiment))
     return out
 
@@ -181,10 +235,11 @@ def mean_ci(values: xr.DataArray, dim: str = "fly", level: float = 0.95):
     return mean, half
 
 
-def summary_table(result: xr.Dataset) -> str:
-    """Accuracy per condition and noise level, mean ± 95% CI over flies, as text."""
-    mean, half = mean_ci(result["accuracy"])
-    header = "noise (Hz) " + "".join(f"{c:>17}" for c in result.condition.values)
+def summary_table(result: xr.Dataset, variable: str = "accuracy") -> str:
+    """``variable`` per condition and noise level, mean ± 95% CI over flies, as text."""
+    mean, half = mean_ci(result[variable])
+    unit = result["noise"].attrs.get("units", "")
+    header = f"{'noise (' + unit + ')':>10} " + "".join(f"{c:>17}" for c in result.condition.values)
     rows = [header]
     for noise in result.noise.values:
         cells = "".join(

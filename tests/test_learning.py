@@ -46,3 +46,11 @@ def test_bad_pairs(tiny):
         conditioning(tiny, odors, pairs=[("pair000_a", "nope")])
     with pytest.raises(ValueError, match="even"):
         conditioning(tiny, odors.select(["pair000_a"]))
+
+
+def test_without_controls_only_trained_slots_run(tiny):
+    odors = similar_pairs(2, 0.8, n_glomeruli=tiny.network.n_glomeruli, seed=0)
+    learned = conditioning(tiny, odors, n_trials=2, noise=Noise(seed=1), seed=0, controls=False)
+    assert bool(learned.choice.sel(group="control").isnull().all())
+    assert bool(learned.choice.sel(group="trained").notnull().all())
+    assert float(learned.choice.sel(group="trained").mean()) > 0.5

@@ -16,6 +16,8 @@ def test_redundancy_layout_and_benefits(tiny, tmp_path):
     )
     assert list(result.condition.values) == list(CONDITIONS)
     assert result.accuracy.dims == ("condition", "noise", "fly")
+    assert result.accuracy.attrs["measure"] == "decoder_accuracy"  # no MBON choice measured
+    assert result.accuracy.equals(result.decoder_accuracy)
     assert result.accuracy.sel(noise=0).min() >= 0.9  # noise-free pairs are told apart
     expected = result.accuracy.sel(condition="LI") - result.accuracy.sel(condition="none")
     assert np.allclose(result.li_benefit, expected)
@@ -31,4 +33,4 @@ def test_pair_discrimination_with_mbon_choice(tiny):
 
     point = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=1)(tiny, Noise(seed=0), 0)
     assert 0.0 <= float(point.mbon_accuracy) <= 1.0
-    assert float(point.accuracy) >= 0.5
+    assert float(point.decoder_accuracy) >= 0.5

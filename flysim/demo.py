@@ -1,0 +1,124 @@
+"""``flysim demo``: the LI x SFA x noise experiment at a quick scale - table, figure, netCDF.
+
+The scale is chosen to finish in about three minutes on a 2-core laptop, compile included
+(``benchmarks/run.py`` measures it); ``flysim.redundancy.redundancy`` runs the same experiment
+at any scale.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from .noise import Noise
+from .params import load_params
+from .redundancy import PairDiscrimination, mean_ci, redundancy, summary_table
+
+__all__ = ["DEMO", "run_demo"]
+
+#: The quick scale: adult circuit, pairs of similar odors (input correlation 0.8), the MBON
+#: choice after conditioning as the readout (plus a KC decoder), noise where the circuits differ.
+DEMO = {
+    "preset": "drosophila_adult",
+    "noise_levels": [10.0, 25.0],
+    "seeds": (0, 1, 2),
+    "n_pairs": 2,
+    "n_trials": 4,  # 2 pairs x 2 odors x 4 trials = one 16-slot run
+    "mbon_trials": 8,  # 2 pairs x 8 repetitions = one 16-slot conditioning run
+    "similarity": 0.8,
+}
+
+
+def _figure(result: xr.Dataset, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import condition_vs_noise, per_condition
+
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    condition_vs_noise(result, axes[0], "accuracy", chance=0.5)
+    condition_vs_noise(result, axes[1], "decoder_accuracy", chance=0.5)
+    per_condition(result.mean("noise"), "kc_coding_level", axes[2])
+    fig.suptitle(f"mean ± 95% CI over {result.sizes['fly']} flies", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def _benefits(result: xr.Dataset) -> str:
+    unit = result["noise"].attrs.get("units", "")
+    rows = [f"{'noise (' + unit + ')':>10}   LI benefit        SFA benefit       synergy"]
+    for noise in result.noise.values:
+        cells = []
+        for name in ("li_benefit", "sfa_benefit", "synergy"):
+            mean, half = mean_ci(result[name].sel(noise=noise))
+            cells.append(f"{float(mean):+.3f} ± {float(half):.3f}")
+        rows.append(f"{noise:>10.1f}   " + "   ".join(cells))
+    return "\n".join(rows)
+
+
+def run_demo(
+    out: Path,
+    *,
+    workers: int | None = None,
+    store: Path | None = None,
+    progress: bool = True,
+    scale: dict | None = None,
+) -> xr.Dataset:
+    """Run the quick redundancy experiment; write ``out`` (.nc) and ``out`` with .png; print.
+
+    ``workers``: local dask worker processes (default: 2, or 1 on a 1-core machine; 0 or 1 run
+    in this process). ``store``: keep the scan's zarr store there (default: a scratch
+    directory, removed afterwards). ``scale``: replaces entries of :data:`DEMO`.
+    """
+    scale = {**DEMO, **(scale or {})}
+    out = Path(out)
+    params = load_params(scale["preset"])
+    experiment = PairDiscrimination(
+        n_pairs=scale["n_pairs"],
+        n_trials=scale["n_trials"],
+        similarity=scale["similarity"],
+        mbon_trials=scale["mbon_trials"],
+    )
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    print(
+        f"flysim demo: LI x SFA x noise on the {params.name} circuit ({params.n_pn} PNs, "
+        f"{params.network.n_kc} KCs): 4 conditions x {len(scale['noise_levels'])} noise levels "
+        f"x {len(scale['seeds'])} flies, {scale['n_pairs']} odor pairs (input r = "
+        f"{scale['similarity']}), {scale['mbon_trials']} conditioning repetitions each; "
+        f"{workers} workers; compiles on first use"
+    )
+    with tempfile.TemporaryDirectory(prefix="flysim_demo_") as scratch:
+        result = redundancy(
+            params,
+            scale["noise_levels"],
+            experiment=experiment,
+            noise=Noise(),
+            seeds=scale["seeds"],
+            store=store if store is not None else Path(scratch) / "scan.zarr",
+            workers=workers if workers > 1 else None,  # 0 or 1: in this process
+            progress=progress,
+        )
+        result.load()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_netcdf(out)
+    figure = out.with_suffix(".png")
+    _figure(result, figure)
+    coding, coding_half = mean_ci(result["kc_coding_level"].mean("noise"))
+    print("\nMBON choice accuracy after conditioning (chance 0.5), mean ± 95% CI over flies:")
+    print(summary_table(result, "accuracy"))
+    print("\nKC decoder accuracy (chance 0.5), mean ± 95% CI over flies:")
+    print(summary_table(result, "decoder_accuracy"))
+    print("\nBenefits in MBON choice accuracy over 'none' (positive = helps):")
+    print(_benefits(result))
+    print(
+        "\nKC coding level: "
+        + ", ".join(f"{c} {float(coding.sel(condition=c)):.3f}" for c in result.condition.values)
+    )
+    print(f"\n  written: {out} and {figure}")
+    return result

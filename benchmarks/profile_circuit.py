@@ -22,8 +22,17 @@ def profile(preset: str = "drosophila_adult", batch: int = 16):
     panel = synthetic_panel(batch, n_glomeruli=params.network.n_glomeruli, seed=1)
     slots = [Slot(0, k, 0) for k in range(batch)]
     pn_claws = draw_claws(params, 0)[1]
-    values = batch_values(circuit, params, parameter_values(params), [pn_claws] * batch, panel,
-                          flysim.Noise(), slots, [0], 7)
+    values = batch_values(
+        circuit,
+        params,
+        parameter_values(params),
+        [pn_claws] * batch,
+        panel,
+        flysim.Noise(),
+        slots,
+        [0],
+        7,
+    )
     start = time.perf_counter()
     result = circuit.run(values, ["kc.count_early", "profiling_info"])
     wall = time.perf_counter() - start
@@ -31,8 +40,10 @@ def profile(preset: str = "drosophila_adult", batch: int = 16):
     total = sum(info.values())
     steps = structure.duration_ms / (structure.dt_us / 1000)
     kc_steps = steps * batch * params.network.n_kc
-    print(f"{preset}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
-          f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)")
+    print(
+        f"{preset}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
+        f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)"
+    )
     for name, seconds in sorted(info.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {name:45s} {seconds:7.3f} s  {100 * seconds / total:5.1f} %")
     return info

@@ -142,10 +142,26 @@ class PairDiscrimination:
                     np.mean(accuracy),
                     {"units": "1", "long_name": "pair decoding accuracy (KC decoder)"},
                 ),
-                "kc_coding_level": ((), float((counts > 0).mean()), {"units": "1"}),
-                "kc_sparseness": ((), float(sparse.mean(skipna=True)), {"units": "1"}),
-                "kc_pair_correlation": ((), np.nanmean(kc_corr), {"units": "1"}),
-                "pn_pair_correlation": ((), np.nanmean(pn_corr), {"units": "1"}),
+                "kc_coding_level": (
+                    (),
+                    float((counts > 0).mean()),
+                    {"units": "1", "long_name": "KC coding level (fraction responding)"},
+                ),
+                "kc_sparseness": (
+                    (),
+                    float(sparse.mean(skipna=True)),
+                    {"units": "1", "long_name": "KC population sparseness"},
+                ),
+                "kc_pair_correlation": (
+                    (),
+                    np.nanmean(kc_corr),
+                    {"units": "1", "long_name": "KC response correlation within a pair"},
+                ),
+                "pn_pair_correlation": (
+                    (),
+                    np.nanmean(pn_corr),
+                    {"units": "1", "long_name": "PN response correlation within a pair"},
+                ),
                 **extra,
             }
         )

@@ -1,16 +1,17 @@
-"""Lever check (issue #6): the default circuit compiled with brian2's OpenMP on N threads.
+"""Lever checks (issue #6): the default circuit compiled with other brian2 settings.
 
-Run: ``FLYSIM_CACHE_DIR=/tmp/omp_N python benchmarks/lever_openmp.py N`` for N = 1 and 2 (a
-separate cache each: the thread count is a compile-time setting flysim does not key its cache
-on). Prints the simulation-loop ns per KC neuron-step of 64 trials (4 batches) and the coding
-level, as one JSON line.
+Run: ``FLYSIM_CACHE_DIR=/tmp/DIR python benchmarks/levers.py [--openmp N] [--float32]``, one
+fresh cache directory per setting (these are compile-time settings that flysim does not key its
+cache on, so a shared cache would reuse the wrong binary). Prints the simulation-loop ns per KC
+neuron-step of 64 trials (4 batches, after a warm-up run) and the KC coding level (same seeds
+every time, so it shows whether results are reproducible and how far they move), as one JSON line.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
-import sys
 import time
 import types
 from pathlib import Path
@@ -22,14 +23,15 @@ from flysim.engine import build, runner
 from flysim.odors import synthetic_panel
 
 
-def main(threads: int) -> None:
+def main(threads: int, float32: bool) -> None:
     compile_with_defaults = build._compile
 
-    def compile_with_threads(params, structure, directory):
+    def compile_with_settings(params, structure, directory):
         brian2.prefs.devices.cpp_standalone.openmp_threads = threads
+        brian2.prefs.core.default_float_dtype = brian2.float32 if float32 else brian2.float64
         return compile_with_defaults(params, structure, directory)
 
-    build._compile = compile_with_threads
+    build._compile = compile_with_settings
     params = flysim.load_params("drosophila_adult")
     panel = synthetic_panel(16, seed=3)
     flysim.simulate(params, panel, seed=0)  # compiles (first time) and warms up
@@ -52,6 +54,7 @@ def main(threads: int) -> None:
         json.dumps(
             {
                 "openmp_threads": threads,
+                "float32": float32,
                 "loop_s": round(sum(loop_seconds), 3),
                 "wall_s": round(wall, 3),
                 "ns_per_kc_step": round(sum(loop_seconds) / kc_steps * 1e9, 3),
@@ -62,4 +65,8 @@ def main(threads: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--openmp", type=int, default=0, help="OpenMP threads (0: none)")
+    parser.add_argument("--float32", action="store_true", help="single-precision state")
+    args = parser.parse_args()
+    main(args.openmp, args.float32)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
-import types
-from pathlib import Path
 
 import brian2
+from run import LOOP_RECORDS, _instrument_runner  # the harness's loop timing (benchmarks/run.py)
 
 import flysim
-from flysim.engine import build, runner
+from flysim.engine import build
 from flysim.odors import synthetic_panel
 
 
@@ -36,18 +34,12 @@ def main(threads: int, float32: bool) -> None:
     panel = synthetic_panel(16, seed=3)
     flysim.simulate(params, panel, seed=0)  # compiles (first time) and warms up
 
-    loop_seconds = []
-
-    def timed_run(args, **kwargs):
-        proc = subprocess.run(args, **kwargs)
-        results = Path(args[args.index("--results_dir") + 1])
-        loop_seconds.append(float((results / "last_run_info.txt").read_text().split()[0]))
-        return proc
-
-    runner.subprocess = types.SimpleNamespace(**{**vars(subprocess), "run": timed_run})
+    _instrument_runner()
+    LOOP_RECORDS.clear()
     start = time.perf_counter()
     ds = flysim.simulate(params, panel, seed=1, n_trials=4)  # 64 trials = 4 batches of 16
     wall = time.perf_counter() - start
+    loop = sum(record["loop_s"] for record in LOOP_RECORDS)
     steps = round(float(params.protocol.duration / params.network.dt))
     kc_steps = params.network.n_kc * steps * 64
     print(
@@ -55,9 +47,9 @@ def main(threads: int, float32: bool) -> None:
             {
                 "openmp_threads": threads,
                 "float32": float32,
-                "loop_s": round(sum(loop_seconds), 3),
+                "loop_s": round(loop, 3),
                 "wall_s": round(wall, 3),
-                "ns_per_kc_step": round(sum(loop_seconds) / kc_steps * 1e9, 3),
+                "ns_per_kc_step": round(loop / kc_steps * 1e9, 3),
                 "kc_coding_level": round(float((ds.kc_spike_count > 0).mean()), 4),
             }
         )

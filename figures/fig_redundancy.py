@@ -15,9 +15,9 @@ mean and 95% CI (t) over flies (wiring seeds); a benefit whose CI excludes 0 is 
 Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]``.
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
-chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle workers,
-so every point is stored in ``redundancy.zarr`` (in the output directory) as it finishes and a
-rerun computes only the missing points. Writes ``redundancy[_quick].nc`` and
+chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle
+workers. Every point is stored in ``redundancy.zarr`` (in the output directory) as it finishes,
+so a rerun computes only the missing points. Writes ``redundancy[_quick].nc`` and
 ``.png`` next to this script (or to ``--out-dir``) and prints the tables.
 """
 

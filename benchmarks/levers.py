@@ -1,8 +1,7 @@
 """Lever checks (issue #6): the default circuit compiled with other brian2 settings.
 
-Run: ``FLYSIM_CACHE_DIR=/tmp/DIR python benchmarks/levers.py [--openmp N] [--float32]``, one
-fresh cache directory per setting (these are compile-time settings that flysim does not key its
-cache on, so a shared cache would reuse the wrong binary). Prints the simulation-loop ns per KC
+Run: ``python benchmarks/levers.py [--openmp N] [--float32]`` (the cache keys on both
+settings, so each gets its own compiled network). Prints the simulation-loop ns per KC
 neuron-step of 64 trials (4 batches, after a warm-up run) and the KC coding level (same seeds
 every time, so it shows whether results are reproducible and how far they move), as one JSON line.
 """

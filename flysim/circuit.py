@@ -19,9 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from brian2 import (
+    Equations,
+    Expression,
     Hz,
     Network,
     NeuronGroup,
@@ -36,6 +39,7 @@ from brian2 import (
     second,
     siemens,
 )
+from brian2.equations.equations import SingleEquation
 
 from .neurons import get_model, model_values
 from .params import CircuitParams
@@ -85,8 +89,27 @@ class Structure:
 
         from . import __version__
 
-        text = json.dumps([asdict(self), __version__, brian2.__version__], sort_keys=True)
+        text = json.dumps(
+            [asdict(self), __version__, brian2.__version__, _CODE_HASH, _compile_prefs()],
+            sort_keys=True,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: The code that generates the network is part of the cache key, so that a changed circuit
+#: never reuses a binary compiled from the old one under the same version number.
+_CODE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def _compile_prefs() -> list:
+    """brian2 preferences, set by the user, that change the compiled code (the compiler flags
+    are not among them: flysim sets those itself at every build)."""
+    from brian2 import prefs
+
+    return [
+        str(prefs["devices.cpp_standalone.openmp_threads"]),
+        str(prefs["core.default_float_dtype"]),
+    ]
 
 
 def _model_hash(name: str) -> str:
@@ -145,6 +168,52 @@ def _unit_name(value) -> str:
     )
 
 
+def _refractoriness_in_equations(model) -> tuple[Equations, str, str]:
+    """(equations, threshold, reset) of a forward-Euler model with its refractoriness written out.
+
+    brian2's own refractoriness keeps a ``char not_refractory`` array and tests
+    ``timestep(t - lastspike, dt)`` in the state update, which stops gcc from vectorising the
+    loop (BENCHMARKS.md). Here a neuron stays refractory while ``t < ref_until``, set at each
+    spike to half a step before the step at which brian2 would release it, and each
+    "unless refractory" derivative is multiplied by ``int(t > ref_until)``. Under forward Euler
+    this is the same arithmetic (``x + dt*(1*f)`` or ``x + dt*(0*f)``): results are
+    bit-identical to brian2's. Other methods keep brian2's mechanism (exponential Euler would
+    divide by the zeroed coefficient, Runge-Kutta would test the flag at sub-steps).
+    """
+    active = "int(t > ref_until)"
+    rewritten = []
+    for eq in Equations(model.equations).values():
+        if "unless refractory" in eq.flags:
+            flags = [f for f in eq.flags if f != "unless refractory"]
+            eq = SingleEquation(
+                eq.type,
+                eq.varname,
+                eq.dim,
+                var_type=eq.var_type,
+                expr=Expression(f"{active} * ({eq.expr})"),
+                flags=flags,
+            )
+        rewritten.append(eq)
+    equations = Equations(rewritten) + Equations("ref_until : second")
+    threshold = f"({model.threshold}) and t > ref_until"
+    reset = model.reset + f"\nref_until = t + (timestep({model.refractory}, dt) - 0.5) * dt"
+    return equations, threshold, reset
+
+
+def _is_duration(expression: str, values: dict) -> bool:
+    """Whether a refractory expression is a fixed duration (brian2 also accepts a condition,
+    e.g. ``"v > V_T"``, which has to keep brian2's own mechanism)."""
+    from brian2 import second
+    from brian2.core.namespace import DEFAULT_UNITS
+    from brian2.units.fundamentalunits import have_same_dimensions
+
+    try:
+        value = eval(expression, {"__builtins__": {}}, {**DEFAULT_UNITS, **values})  # noqa: S307
+    except Exception:  # names a state variable, or is no expression at all
+        return False
+    return have_same_dimensions(value, second)
+
+
 def _population(
     name: str,
     size: int,
@@ -152,7 +221,7 @@ def _population(
     extra_eqs: str,
     synaptic: str,
     extra_reset: str = "",
-    method_override=None,
+    order: int = 0,
 ) -> NeuronGroup:
     """A NeuronGroup from the population's neuron model plus the circuit's additions.
 
@@ -162,28 +231,36 @@ def _population(
     model = get_model(pop.neuron)
     values = model_values(model, params, pop)
     units = {symbol: _unit_name(value) for symbol, value in values.items()}
-    synaptic_units = {"E_exc": "volt", "E_inh": "volt", "tau_exc": "second", "tau_inh": "second"}
-    equations = "\n".join(
-        [
-            model.equations,
-            f"I_syn = {synaptic} : amp",
-            "dg_exc/dt = -g_exc / tau_exc : siemens",
-            "dg_inh/dt = -g_inh / tau_inh : siemens",
-            _shared({**units, **synaptic_units}),
-            "slot : integer (constant)",
-            extra_eqs,
-        ]
+    synaptic_units = {"E_exc": "volt", "E_inh": "volt", "tau_exc": "second"}
+    explicit = model.method == "euler" and _is_duration(model.refractory, values)
+    if explicit:
+        model_eqs, threshold, reset = _refractoriness_in_equations(model)
+    else:
+        model_eqs, threshold, reset = Equations(model.equations), model.threshold, model.reset
+    equations = model_eqs + Equations(
+        "\n".join(
+            [
+                f"I_syn = {synaptic} : amp",
+                "dg_exc/dt = -g_exc / tau_exc : siemens",
+                _shared({**units, **synaptic_units}),
+                "slot : integer (constant)",
+                extra_eqs,
+            ]
+        )
     )
     group = NeuronGroup(
         size,
         equations,
-        threshold=model.threshold,
-        reset=model.reset + "\n" + extra_reset,
-        refractory=model.refractory,
-        method=method_override or model.method,
+        threshold=threshold,
+        reset=reset + "\n" + extra_reset,
+        refractory=False if explicit else model.refractory,
+        method=model.method,
         name=name,
         namespace={},
+        order=order,
     )
+    if explicit:
+        group.ref_until = -1e4 * second  # brian2's initial lastspike: never refractory at t = 0
     return group
 
 
@@ -235,7 +312,7 @@ def build_network(params: CircuitParams, structure: Structure):
                 "count_odor : integer",
             ]
         ),
-        synaptic="g_exc*(E_exc - v) + (g_inh + g_ln)*(E_inh - v)",
+        synaptic="g_exc*(E_exc - v) + g_ln*(E_inh - v)",
         extra_reset="count_spont += int(t < t_odor_on)\n"
         "count_odor += int(t >= t_odor_on and t < t_odor_off)",
     )
@@ -253,7 +330,7 @@ def build_network(params: CircuitParams, structure: Structure):
         name="pn_orn_input",
     )
 
-    # --- KCs: claws, APL feedback (linked conductance), OU current noise, windowed counts ---
+    # --- KCs: claws, APL feedback (copied from the APL's conductance), OU noise, counts ---
     claws = "\n".join(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree))
     kc = _population(
         "kc",
@@ -262,7 +339,8 @@ def build_network(params: CircuitParams, structure: Structure):
         extra_eqs="\n".join(
             [
                 claws,
-                "g_apl : siemens (linked)",
+                "g_apl_out : siemens (linked)",
+                "g_apl : siemens",
                 "I_noise : amp" if s.kc_current_noise else "",
                 _shared(
                     {
@@ -281,7 +359,7 @@ def build_network(params: CircuitParams, structure: Structure):
                 "count_late : integer",
             ]
         ),
-        synaptic="g_exc*(E_exc - v) + (g_inh + g_apl)*(E_inh - v)"
+        synaptic="g_exc*(E_exc - v) + g_apl*(E_inh - v)"
         + (" + I_noise" if s.kc_current_noise else ""),
         extra_reset="count_spont += int(t < t_odor_on)\n"
         "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
@@ -312,12 +390,17 @@ def build_network(params: CircuitParams, structure: Structure):
                 "t_odor_off : second (shared, constant)",
             ]
         ),
-        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+        synaptic="g_exc*(E_exc - v)",
         extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
+        order=-2,
     )
     apl.slot = np.repeat(np.arange(B), n_comp)
     compartment = np.arange(B * s.n_kc) // (s.n_kc // n_comp)  # contiguous KC blocks
-    kc.g_apl = linked_var(apl, "g_out", index=compartment)
+    kc.g_apl_out = linked_var(apl, "g_out", index=compartment)
+    # The KC update reads a per-KC copy of the APL conductance: reading the linked variable (a
+    # gather) inside it would keep gcc from vectorising the KCs' loop. The copy runs after the
+    # APL's update (order -2) and before the KCs' (order 0), so the KCs see the same value.
+    kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1, name="kc_apl_inhibition")
 
     # --- MBONs and DANs (one DAN per MBON compartment) ---
     mbon = _population(
@@ -330,7 +413,7 @@ def build_network(params: CircuitParams, structure: Structure):
                 _shared({"w_kc_mbon": "siemens", "tau_dopamine": "second"}),
             ]
         ),
-        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+        synaptic="g_exc*(E_exc - v)",
     )
     mbon.slot = np.repeat(np.arange(B), s.n_mbon)
     dan = _population(
@@ -338,7 +421,7 @@ def build_network(params: CircuitParams, structure: Structure):
         B * s.n_mbon,
         params,
         extra_eqs=_shared({"w_dan_input": "siemens"}),
-        synaptic="g_exc*(E_exc - v) + g_inh*(E_inh - v)",
+        synaptic="g_exc*(E_exc - v)",
     )
     dan.slot = np.repeat(np.arange(B), s.n_mbon)
     dan.namespace.update(dan_drive=dan_drive)

@@ -36,7 +36,7 @@ POPULATION_SYMBOLS = {
     "t_ref": "refractory",
 }
 #: Names the circuit adds to every population; a model must not define them itself.
-CIRCUIT_SYMBOLS = ("I_syn", "g_exc", "g_inh", "E_exc", "E_inh", "tau_exc", "tau_inh")
+CIRCUIT_SYMBOLS = ("I_syn", "g_exc", "E_exc", "E_inh", "tau_exc")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def parameter_values(
         model_symbols = model_values(get_model(population.neuron), params, population)
         for symbol, value in model_symbols.items():
             values[f"{pop}.{symbol}"] = si(value)
-        for symbol in ("E_exc", "E_inh", "tau_exc", "tau_inh"):
+        for symbol in ("E_exc", "E_inh", "tau_exc"):
             values[f"{pop}.{symbol}"] = si(getattr(population, symbol))
 
     proto, weights, li = params.protocol, params.weights, params.li

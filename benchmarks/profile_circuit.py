@@ -1,5 +1,6 @@
 """Where the time of one compiled run goes: brian2's per-code-object timing for one batch of
-the default circuit. Run: ``python benchmarks/profile_circuit.py [--preset tiny] [--batch 16]``."""
+the default circuit. Run: ``python benchmarks/profile_circuit.py [--preset tiny] [--batch 16]
+[--plastic]`` (``--plastic``: the conditioning network, KC->MBON plasticity on, no dopamine)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import time
 
 
-def profile(preset: str = "drosophila_adult", batch: int = 16):
+def profile(preset: str = "drosophila_adult", batch: int = 16, plastic: bool = False):
     import flysim
     from flysim.circuit import structure_of
     from flysim.engine import CompiledCircuit, compile_structure, parameter_values
@@ -17,7 +18,7 @@ def profile(preset: str = "drosophila_adult", batch: int = 16):
     from flysim.wiring import draw_claws
 
     params = flysim.load_params(preset)
-    structure = structure_of(params, batch=batch, profile=True)
+    structure = structure_of(params, batch=batch, profile=True, plastic=plastic)
     circuit = CompiledCircuit(compile_structure(params, structure))
     panel = synthetic_panel(batch, n_glomeruli=params.network.n_glomeruli, seed=1)
     slots = [Slot(0, k, 0) for k in range(batch)]
@@ -25,7 +26,7 @@ def profile(preset: str = "drosophila_adult", batch: int = 16):
     values = batch_values(
         circuit,
         params,
-        parameter_values(params),
+        parameter_values(params, plastic=plastic),
         [pn_claws] * batch,
         panel,
         flysim.Noise(),
@@ -41,7 +42,7 @@ def profile(preset: str = "drosophila_adult", batch: int = 16):
     steps = structure.duration_ms / (structure.dt_us / 1000)
     kc_steps = steps * batch * params.network.n_kc
     print(
-        f"{preset}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
+        f"{preset}{' (plastic)' if plastic else ''}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
         f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)"
     )
     for name, seconds in sorted(info.items(), key=lambda kv: -kv[1])[:12]:
@@ -53,5 +54,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="drosophila_adult")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--plastic", action="store_true", help="the conditioning network")
     args = parser.parse_args()
-    profile(args.preset, args.batch)
+    profile(args.preset, args.batch, args.plastic)

@@ -42,7 +42,8 @@ def profile(preset: str = "drosophila_adult", batch: int = 16, plastic: bool = F
     steps = structure.duration_ms / (structure.dt_us / 1000)
     kc_steps = steps * batch * params.network.n_kc
     print(
-        f"{preset}{' (plastic)' if plastic else ''}, batch {batch}: wall {wall:.2f} s, simulated loop {total:.2f} s, "
+        f"{preset}{' (plastic)' if plastic else ''}, batch {batch}: wall {wall:.2f} s, "
+        f"simulated loop {total:.2f} s, "
         f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)"
     )
     for name, seconds in sorted(info.items(), key=lambda kv: -kv[1])[:12]:

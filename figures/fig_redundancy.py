@@ -12,7 +12,10 @@ conditioning (full mode; the fly's own readout) or a cross-validated linear deco
 counts (quick mode; chance 0.5 for both). Spread:
 mean and 95% CI (t) over flies (wiring seeds); a benefit whose CI excludes 0 is an effect.
 
-Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]``.
+Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]
+[--set PATH=VALUE ...] [--noise HZ ...]``; ``--set`` changes a parameter of every condition
+(e.g. ``--set li.strength=2``; values are TOML: ``--set 'sfa.tau={value=100, unit="ms"}'``),
+``--noise`` replaces the noise levels.
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
 chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle
@@ -53,16 +56,40 @@ def plot(result, fig):
     return fig
 
 
-def main(quick: bool = False, out_dir=None, workers=None):
+def parse_settings(settings) -> dict:
+    """``["li.strength=2", ...]`` -> ``{"li.strength": 2}`` (each value read as TOML)."""
+    import tomllib
+
+    overrides = {}
+    for item in settings or []:
+        path, sep, text = item.partition("=")
+        try:
+            if not sep or not path.strip():
+                raise ValueError
+            overrides[path.strip()] = tomllib.loads(f"value = {text.strip()}")["value"]
+        except (ValueError, tomllib.TOMLDecodeError):
+            raise SystemExit(f"--set {item!r}: expected PATH=VALUE, e.g. li.strength=2") from None
+    return overrides
+
+
+def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_levels=None):
     import flysim
+    from flysim.params import ParameterError
     from flysim.redundancy import PairDiscrimination, mean_ci, redundancy, summary_table
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
+    overrides = parse_settings(settings)
+    try:
+        params = flysim.with_overrides(params, overrides)
+    except ParameterError as error:
+        raise SystemExit(f"--set: {error}") from None
+    if noise_levels is None:
+        noise_levels = [0, 20, 50] if quick else [0, 5, 10, 15, 25, 40]
     out_dir = HERE if out_dir is None else Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = redundancy(
         params,
-        [0, 20, 50] if quick else [0, 5, 10, 15, 25, 40],
+        noise_levels,
         experiment=PairDiscrimination(
             n_pairs=2 if quick else 4,
             n_trials=4,
@@ -75,6 +102,7 @@ def main(quick: bool = False, out_dir=None, workers=None):
         progress=True,
     ).load()
     result.attrs["preset"] = params.name
+    result.attrs["overrides"] = repr(overrides)
     stem = "redundancy" + ("_quick" if quick else "")
     result.to_netcdf(out_dir / f"{stem}.nc")
 
@@ -93,8 +121,9 @@ def main(quick: bool = False, out_dir=None, workers=None):
         if variable in result:
             print(f"{result[variable].attrs['long_name']} (chance 0.5), mean ± 95% CI over flies:")
             print(summary_table(result, variable))
-    print(f"Benefits in {result.accuracy.attrs['measure']} (positive = helps), mean ± 95% CI:")
-    benefits = ("li_benefit", "sfa_benefit", "synergy")
+    print(f"Differences in {result.accuracy.attrs['measure']}, paired over flies, mean ± 95% CI")
+    print("(benefits: positive = helps; combined_vs_*: LI+SFA minus one mechanism):")
+    benefits = ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li", "combined_vs_sfa")
     print("noise (Hz) " + "".join(f"{name:>17}" for name in benefits))
     for noise in result.noise.values:
         cells = []
@@ -111,5 +140,9 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="tiny preset, 3 noise levels, 2 flies")
     parser.add_argument("--out-dir", default=None, help="where to write (default: next to this)")
     parser.add_argument("--workers", type=int, default=None, help="local dask workers")
+    parser.add_argument(
+        "--set", action="append", metavar="PATH=VALUE", help="parameter change (repeatable)"
+    )
+    parser.add_argument("--noise", type=float, nargs="+", default=None, help="noise levels (Hz)")
     arguments = parser.parse_args()
-    main(arguments.quick, arguments.out_dir, arguments.workers)
+    main(arguments.quick, arguments.out_dir, arguments.workers, arguments.set, arguments.noise)

@@ -52,10 +52,13 @@ def _figure(result: xr.Dataset, path: Path) -> None:
 
 def _benefits(result: xr.Dataset) -> str:
     unit = result["noise"].attrs.get("units", "")
-    rows = [f"{'noise (' + unit + ')':>10}   LI benefit        SFA benefit       synergy"]
+    rows = [
+        f"{'noise (' + unit + ')':>10}   LI benefit        SFA benefit       synergy"
+        "           LI+SFA - LI"
+    ]
     for noise in result.noise.values:
         cells = []
-        for name in ("li_benefit", "sfa_benefit", "synergy"):
+        for name in ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li"):
             mean, half = mean_ci(result[name].sel(noise=noise))
             cells.append(f"{float(mean):+.3f} ± {float(half):.3f}")
         rows.append(f"{noise:>10.1f}   " + "   ".join(cells))

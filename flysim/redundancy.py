@@ -36,6 +36,10 @@ BENEFITS = {
     "li_benefit": "LI benefit (LI - none)",
     "sfa_benefit": "SFA benefit (SFA - none)",
     "synergy": "interaction (LI+SFA - LI - SFA + none)",
+    # Paired over flies: is LI+SFA best? (Overlapping CIs of two conditions can hide a
+    # difference that is consistent across flies.)
+    "combined_vs_li": "LI+SFA - LI",
+    "combined_vs_sfa": "LI+SFA - SFA",
 }
 
 #: condition -> (li.enabled, sfa.enabled)
@@ -187,7 +191,8 @@ def redundancy(
     ``accuracy`` is the headline measure: ``mbon_accuracy`` (the MBON choice after conditioning,
     the fly's own readout) when the experiment measures it, else ``decoder_accuracy``; its
     ``measure`` attr says which. ``li_benefit``, ``sfa_benefit`` and ``synergy`` are its
-    differences between conditions.
+    differences between conditions; ``combined_vs_li`` and ``combined_vs_sfa`` (LI+SFA minus
+    each single mechanism, per fly) say whether both together are best.
 
     ``noise_levels`` are values of the Noise field ``noise_field`` (default ``input_sigma``, Hz;
     e.g. ``kc_current_sigma`` in pA); ``noise`` sets the other noise fields (e.g.
@@ -235,6 +240,10 @@ def redundancy(
         - acc.sel(condition="SFA", drop=True)
         + acc.sel(condition="none", drop=True)
     )
+    for single in ("LI", "SFA"):
+        out[f"combined_vs_{single.lower()}"] = acc.sel(condition="LI+SFA", drop=True) - acc.sel(
+            condition=single, drop=True
+        )
     for name, label in BENEFITS.items():
         out[name].attrs.update(units="1", long_name=label, measure=measure)
     out.attrs.update(raw.attrs, li_site=li_site, experiment=repr(experiment))

@@ -21,6 +21,11 @@ def test_redundancy_layout_and_benefits(tiny, tmp_path):
     assert result.accuracy.sel(noise=0).min() >= 0.9  # noise-free pairs are told apart
     expected = result.accuracy.sel(condition="LI") - result.accuracy.sel(condition="none")
     assert np.allclose(result.li_benefit, expected)
+    acc = result.accuracy
+    for single in ("LI", "SFA"):  # paired per fly, not a difference of means
+        paired = acc.sel(condition="LI+SFA", drop=True) - acc.sel(condition=single, drop=True)
+        assert result[f"combined_vs_{single.lower()}"].dims == ("noise", "fly")
+        assert np.array_equal(result[f"combined_vs_{single.lower()}"], paired)
     # LI (APL) makes the KC code sparser than no LI, in both SFA settings
     coding = result.kc_coding_level.mean(["noise", "fly"])
     assert coding.sel(condition="LI") < coding.sel(condition="none")

@@ -4,7 +4,13 @@ import xarray as xr
 
 from flysim.demo import DEMO, run_demo
 
-TINY = {"preset": "tiny", "noise_levels": [0.0, 30.0], "seeds": (0, 1), "mbon_trials": 2}
+TINY = {
+    "preset": "tiny",
+    "noise_levels": [0.0, 30.0],
+    "seeds": (0, 1),
+    "n_pairs": 2,
+    "mbon_trials": 2,
+}
 
 
 def test_demo_writes_accuracy_by_condition_noise_fly(tmp_path, capsys):

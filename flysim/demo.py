@@ -120,7 +120,10 @@ def run_demo(
     print(summary_table(result, "accuracy"))
     print("\nKC decoder accuracy (chance 0.5), mean ± 95% CI over flies:")
     print(summary_table(result, "decoder_accuracy"))
-    print("\nBenefits in MBON choice accuracy over 'none' (positive = helps):")
+    print(
+        "\nDifferences in MBON choice accuracy, paired over flies (benefits over 'none': "
+        "positive = helps):"
+    )
     print(_benefits(result))
     print(
         "\nKC coding level: "

@@ -16,19 +16,14 @@ import brian2
 from run import LOOP_RECORDS, _instrument_runner  # the harness's loop timing (benchmarks/run.py)
 
 import flysim
-from flysim.engine import build
 from flysim.odors import synthetic_panel
 
 
 def main(threads: int, float32: bool) -> None:
-    compile_with_defaults = build._compile
-
-    def compile_with_settings(params, structure, directory):
-        brian2.prefs.devices.cpp_standalone.openmp_threads = threads
-        brian2.prefs.core.default_float_dtype = brian2.float32 if float32 else brian2.float64
-        return compile_with_defaults(params, structure, directory)
-
-    build._compile = compile_with_settings
+    # Set before any structure key is computed: the key includes these settings, so each
+    # combination gets (and finds again) its own compiled network.
+    brian2.prefs.devices.cpp_standalone.openmp_threads = threads
+    brian2.prefs.core.default_float_dtype = brian2.float32 if float32 else brian2.float64
     params = flysim.load_params("drosophila_adult")
     panel = synthetic_panel(16, seed=3)
     flysim.simulate(params, panel, seed=0)  # compiles (first time) and warms up

@@ -84,7 +84,12 @@ class NeuronParams(ParamGroup):
     E_exc: object = quantity(0 * mV, "mV")
     E_inh: object = quantity(-75 * mV, "mV")
     tau_exc: object = quantity(2 * ms, "ms", positive=True)
-    tau_inh: object = quantity(10 * ms, "ms", positive=True)
+    tau_inh: object = quantity(
+        10 * ms,
+        "ms",
+        positive=True,
+        doc="decay of inhibitory input; only KCs receive any (the APL's), so only kc.tau_inh acts",
+    )
 
     def __post_init__(self):
         super().__post_init__()

@@ -75,7 +75,12 @@ def parse_settings(settings) -> dict:
 def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_levels=None):
     import flysim
     from flysim.params import ParameterError
-    from flysim.redundancy import PairDiscrimination, mean_ci, redundancy, summary_table
+    from flysim.redundancy import (
+        PairDiscrimination,
+        differences_table,
+        redundancy,
+        summary_table,
+    )
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
     overrides = parse_settings(settings)
@@ -123,14 +128,7 @@ def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_l
             print(summary_table(result, variable))
     print(f"Differences in {result.accuracy.attrs['measure']}, paired over flies, mean ± 95% CI")
     print("(benefits: positive = helps; combined_vs_*: LI+SFA minus one mechanism):")
-    benefits = ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li", "combined_vs_sfa")
-    print("noise (Hz) " + "".join(f"{name:>17}" for name in benefits))
-    for noise in result.noise.values:
-        cells = []
-        for name in benefits:
-            mean, half = mean_ci(result[name].sel(noise=noise))
-            cells.append(f"{float(mean):>+9.3f} ± {float(half):.3f}")
-        print(f"{noise:>10.1f} " + "".join(cells))
+    print(differences_table(result))
     print(f"wrote {out_dir / stem}.nc and .png")
     return result
 

@@ -15,7 +15,13 @@ import xarray as xr
 
 from .noise import Noise
 from .params import load_params
-from .redundancy import PairDiscrimination, mean_ci, redundancy, summary_table
+from .redundancy import (
+    PairDiscrimination,
+    differences_table,
+    mean_ci,
+    redundancy,
+    summary_table,
+)
 
 __all__ = ["DEMO", "run_demo"]
 
@@ -51,21 +57,6 @@ def _figure(result: xr.Dataset, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
-
-
-def _benefits(result: xr.Dataset) -> str:
-    unit = result["noise"].attrs.get("units", "")
-    rows = [
-        f"{'noise (' + unit + ')':>10}   LI benefit        SFA benefit       synergy"
-        "           LI+SFA - LI"
-    ]
-    for noise in result.noise.values:
-        cells = []
-        for name in ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li"):
-            mean, half = mean_ci(result[name].sel(noise=noise))
-            cells.append(f"{float(mean):+.3f} ± {float(half):.3f}")
-        rows.append(f"{noise:>10.1f}   " + "   ".join(cells))
-    return "\n".join(rows)
 
 
 def run_demo(
@@ -124,7 +115,7 @@ def run_demo(
         "\nDifferences in MBON choice accuracy, paired over flies (benefits over 'none': "
         "positive = helps):"
     )
-    print(_benefits(result))
+    print(differences_table(result, ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li")))
     print(
         "\nKC coding level: "
         + ", ".join(f"{c} {float(coding.sel(condition=c)):.3f}" for c in result.condition.values)

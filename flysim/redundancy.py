@@ -19,7 +19,14 @@ from .odors import similar_pairs
 from .params import CircuitParams, with_overrides
 from .scan import NOISE_UNITS, scan
 
-__all__ = ["PairDiscrimination", "redundancy", "CONDITIONS", "summary_table", "mean_ci"]
+__all__ = [
+    "differences_table",
+    "PairDiscrimination",
+    "redundancy",
+    "CONDITIONS",
+    "summary_table",
+    "mean_ci",
+]
 
 #: What each swept noise level means, for axis labels.
 NOISE_NAMES = {
@@ -273,4 +280,18 @@ def summary_table(result: xr.Dataset, variable: str = "accuracy") -> str:
             for c in result.condition.values
         )
         rows.append(f"{noise:>10.1f} {cells}")
+    return "\n".join(rows)
+
+
+def differences_table(result: xr.Dataset, names=tuple(BENEFITS)) -> str:
+    """Paired differences (``li_benefit``, ..., ``combined_vs_sfa``) per noise level, mean ± 95%
+    CI over flies, as text: one column per name."""
+    unit = result["noise"].attrs.get("units", "")
+    rows = [f"{'noise (' + unit + ')':>10} " + "".join(f"{name:>17}" for name in names)]
+    for noise in result.noise.values:
+        cells = []
+        for name in names:
+            mean, half = mean_ci(result[name].sel(noise=noise))
+            cells.append(f"{float(mean):>+9.3f} ± {float(half):.3f}")
+        rows.append(f"{noise:>10.1f} " + "".join(cells))
     return "\n".join(rows)

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from flysim.redundancy import CONDITIONS, PairDiscrimination, redundancy, summary_table
+from flysim.redundancy import (
+    CONDITIONS,
+    PairDiscrimination,
+    differences_table,
+    mean_ci,
+    redundancy,
+    summary_table,
+)
 
 
 def test_redundancy_layout_and_benefits(tiny, tmp_path):
@@ -31,6 +38,13 @@ def test_redundancy_layout_and_benefits(tiny, tmp_path):
     assert coding.sel(condition="LI") < coding.sel(condition="none")
     assert coding.sel(condition="LI+SFA") < coding.sel(condition="SFA")
     assert "LI+SFA" in summary_table(result)
+    table = differences_table(result).splitlines()
+    assert table[0].split()[2:] == ["li_benefit", "sfa_benefit", "synergy"] + [
+        "combined_vs_li",
+        "combined_vs_sfa",
+    ]
+    mean, half = mean_ci(result.li_benefit.sel(noise=20))
+    assert f"{float(mean):+.3f} ± {float(half):.3f}" in table[2]
 
 
 def test_pair_discrimination_with_mbon_choice(tiny):

@@ -13,9 +13,10 @@ counts (quick mode; chance 0.5 for both). Spread:
 mean and 95% CI (t) over flies (wiring seeds); a benefit whose CI excludes 0 is an effect.
 
 Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]
-[--set PATH=VALUE ...] [--noise HZ ...]``; ``--set`` changes a parameter of every condition
-(e.g. ``--set li.strength=2``; values are TOML: ``--set 'sfa.tau={value=100, unit="ms"}'``),
-``--noise`` replaces the noise levels.
+[--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both]``; ``--set`` changes a
+parameter of every condition (e.g. ``--set li.strength=2``; values are TOML:
+``--set 'sfa.tau={value=100, unit="ms"}'``), ``--noise`` replaces the noise levels,
+``--li-site`` moves LI from the APL to the antennal-lobe LNs (``ln``) or uses both.
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
 chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle
@@ -48,9 +49,11 @@ def plot(result, fig):
         condition_vs_noise(result, ax, variable, chance=0.5)
     for k, (variable, color) in enumerate(zip(benefits, ("#3b6ea5", "#d9822b", "k"), strict=True)):
         benefit_vs_noise(result, fig.add_subplot(grid[1, 2 * k : 2 * k + 2]), variable, color)
+    sites = {"apl": "APL", "ln": "AL LNs", "both": "APL + AL LNs"}
+    site = sites[result.attrs.get("li_site", "apl")]
     fig.suptitle(
-        f"LI x SFA x input noise: {result.attrs.get('preset', '')} circuit, mean ± 95% CI over "
-        f"{result.sizes['fly']} flies",
+        f"LI ({site}) x SFA x input noise: {result.attrs.get('preset', '')} circuit, mean ± 95% CI"
+        f" over {result.sizes['fly']} flies",
         fontsize=9,
     )
     return fig
@@ -72,7 +75,14 @@ def parse_settings(settings) -> dict:
     return overrides
 
 
-def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_levels=None):
+def main(
+    quick: bool = False,
+    out_dir=None,
+    workers=None,
+    settings=None,
+    noise_levels=None,
+    li_site: str = "apl",
+):
     import flysim
     from flysim.params import ParameterError
     from flysim.redundancy import (
@@ -84,6 +94,8 @@ def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_l
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
     overrides = parse_settings(settings)
+    if "li.site" in overrides:  # redundancy() sets it from li_site; a --set would be overridden
+        raise SystemExit("--set li.site: use --li-site instead")
     try:
         params = flysim.with_overrides(params, overrides)
     except ParameterError as error:
@@ -104,6 +116,7 @@ def main(quick: bool = False, out_dir=None, workers=None, settings=None, noise_l
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
         store=None if quick else out_dir / "redundancy.zarr",
         workers=workers,
+        li_site=li_site,
         progress=True,
     ).load()
     result.attrs["preset"] = params.name
@@ -142,5 +155,15 @@ if __name__ == "__main__":
         "--set", action="append", metavar="PATH=VALUE", help="parameter change (repeatable)"
     )
     parser.add_argument("--noise", type=float, nargs="+", default=None, help="noise levels (Hz)")
+    parser.add_argument(
+        "--li-site", default="apl", choices=("apl", "ln", "both"), help="where LI acts"
+    )
     arguments = parser.parse_args()
-    main(arguments.quick, arguments.out_dir, arguments.workers, arguments.set, arguments.noise)
+    main(
+        arguments.quick,
+        arguments.out_dir,
+        arguments.workers,
+        arguments.set,
+        arguments.noise,
+        arguments.li_site,
+    )

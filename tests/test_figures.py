@@ -4,6 +4,7 @@ names the ones that fail."""
 import importlib.util
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 import flysim
@@ -58,6 +59,17 @@ def test_fig_redundancy(tmp_path):
     assert saved.accuracy.dims == ("condition", "noise", "fly")
     assert saved.accuracy.sel(noise=0).min() >= 0.9  # noise-free pairs are told apart
     assert "LI benefit" in saved.li_benefit.attrs["long_name"]
+    assert saved.attrs["li_site"] == "apl"
+
+
+def test_fig_redundancy_refuses_li_site_as_a_setting(tmp_path):
+    # redundancy() sets li.site from --li-site, so a --set li.site would be silently overridden
+    spec = importlib.util.spec_from_file_location("fig_redundancy", FIGURES / "fig_redundancy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit, match="use --li-site instead"):
+        module.main(out_dir=tmp_path, settings=['li.site="ln"'])
+    assert not list(tmp_path.iterdir())
 
 
 def test_fig_pattern_separation(tmp_path):

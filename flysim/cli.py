@@ -159,6 +159,12 @@ def main(argv=None) -> int:
     demo.add_argument("--out", type=Path, default=Path("flysim_demo.nc"))
     demo.add_argument("--workers", type=int, default=None, help="local dask workers")
     demo.add_argument("--store", type=Path, default=None, help="keep the scan's zarr store here")
+    demo.add_argument(
+        "--flies", type=int, default=None, help="number of flies (default 3; 5 resolve more)"
+    )
+    demo.add_argument(
+        "--noise", type=float, nargs="+", default=None, metavar="HZ", help="input-noise levels"
+    )
     run = sub.add_parser("run", help="simulate what a config TOML describes")
     run.add_argument("config", type=Path)
     run.add_argument("--out", type=Path, default=None, help="netCDF output file")
@@ -177,7 +183,12 @@ def main(argv=None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            run_demo(args.out, workers=args.workers, store=args.store)
+            scale = {}
+            if args.flies is not None:
+                scale["seeds"] = tuple(range(args.flies))
+            if args.noise is not None:
+                scale["noise_levels"] = args.noise
+            run_demo(args.out, workers=args.workers, store=args.store, scale=scale)
         elif args.command == "run":
             ds, out = _run_config(args.config, args.out)
             print(_summary(ds))

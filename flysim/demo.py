@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .noise import Noise
@@ -59,6 +60,20 @@ def _figure(result: xr.Dataset, path: Path) -> None:
     plt.close(fig)
 
 
+def _check_scale(scale: dict) -> None:
+    """Refuse, before anything runs, a scale whose table could not be computed."""
+    if len(scale["seeds"]) < 2:
+        raise ValueError(
+            f"demo: need at least 2 flies for a confidence interval, got {len(scale['seeds'])}"
+        )
+    levels = [float(v) for v in scale["noise_levels"]]
+    bad = [v for v in levels if not np.isfinite(v) or v < 0]
+    if not levels or bad or len(set(levels)) < len(levels):
+        raise ValueError(
+            f"demo: noise levels must be distinct finite numbers >= 0 (Hz), got {levels}"
+        )
+
+
 def run_demo(
     out: Path,
     *,
@@ -71,9 +86,11 @@ def run_demo(
 
     ``workers``: local dask worker processes (default: 2, or 1 on a 1-core machine; 0 or 1 run
     in this process). ``store``: keep the scan's zarr store there (default: a scratch
-    directory, removed afterwards). ``scale``: replaces entries of :data:`DEMO`.
+    directory, removed afterwards). ``scale``: replaces entries of :data:`DEMO` (``flysim demo
+    --flies N --noise HZ ...`` sets ``seeds`` and ``noise_levels``).
     """
     scale = {**DEMO, **(scale or {})}
+    _check_scale(scale)
     out = Path(out)
     params = load_params(scale["preset"])
     experiment = PairDiscrimination(

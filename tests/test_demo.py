@@ -1,5 +1,6 @@
 """``flysim demo`` at a tiny scale: the netCDF and figure it promises."""
 
+import pytest
 import xarray as xr
 
 from flysim.demo import DEMO, run_demo
@@ -31,3 +32,32 @@ def test_demo_writes_accuracy_by_condition_noise_fly(tmp_path, capsys):
 def test_demo_default_scale_is_the_adult_circuit():
     assert DEMO["preset"] == "drosophila_adult"
     assert len(DEMO["seeds"]) >= 3 and DEMO["mbon_trials"] > 0
+
+
+def test_demo_command_passes_flies_and_noise(monkeypatch):
+    import flysim.demo
+    from flysim import cli
+
+    seen = {}
+    monkeypatch.setattr(flysim.demo, "run_demo", lambda out, **kw: seen.update(kw))
+    assert cli.main(["demo", "--flies", "5", "--noise", "10", "40"]) == 0
+    assert seen["scale"] == {"seeds": (0, 1, 2, 3, 4), "noise_levels": [10.0, 40.0]}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--flies", "1"], "at least 2 flies"),
+        (["--noise", "-5"], "noise levels must be"),
+        (["--noise", "10", "10"], "noise levels must be"),
+        (["--noise", "nan"], "noise levels must be"),
+    ],
+)
+def test_demo_command_refuses_bad_scale_in_one_line(tmp_path, capsys, argv, message):
+    from flysim import cli
+
+    out = tmp_path / "demo.nc"
+    assert cli.main(["demo", "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not list(tmp_path.iterdir())

@@ -19,7 +19,6 @@ from .params import load_params
 from .redundancy import (
     PairDiscrimination,
     differences_table,
-    mean_ci,
     redundancy,
     summary_table,
 )
@@ -123,7 +122,6 @@ def run_demo(
     result.to_netcdf(out)
     figure = out.with_suffix(".png")
     _figure(result, figure)
-    coding, coding_half = mean_ci(result["kc_coding_level"].mean("noise"))
     print("\nMBON choice accuracy after conditioning (chance 0.5), mean ± 95% CI over flies:")
     print(summary_table(result, "accuracy"))
     print("\nKC decoder accuracy (chance 0.5), mean ± 95% CI over flies:")
@@ -133,9 +131,13 @@ def run_demo(
         "positive = helps):"
     )
     print(differences_table(result, ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li")))
+    # The mechanism behind the benefits: how sparse and how decorrelated the KC code is.
+    print("\nKC coding level (fraction of KCs responding), mean ± 95% CI over flies:")
+    print(summary_table(result, "kc_coding_level"))
     print(
-        "\nKC coding level: "
-        + ", ".join(f"{c} {float(coding.sel(condition=c)):.3f}" for c in result.condition.values)
+        f"\nKC response correlation within a pair (input r = {scale['similarity']}), "
+        "mean ± 95% CI over flies:"
     )
+    print(summary_table(result, "kc_pair_correlation"))
     print(f"\n  written: {out} and {figure}")
     return result

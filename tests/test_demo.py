@@ -19,6 +19,7 @@ def test_demo_writes_accuracy_by_condition_noise_fly(tmp_path, capsys):
     run_demo(out, workers=0, progress=False, scale=TINY)
     printed = capsys.readouterr().out
     assert "MBON choice accuracy" in printed and "LI+SFA" in printed
+    assert "KC coding level" in printed and "KC response correlation" in printed
     saved = xr.open_dataset(out)
     assert saved.accuracy.dims == ("condition", "noise", "fly")
     assert list(saved.condition.values) == ["none", "LI", "SFA", "LI+SFA"]

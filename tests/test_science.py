@@ -18,6 +18,7 @@ def adult_runs():
         "default": {},
         "apl_off": {"li.enabled": False},
         "sfa_off": {"sfa.enabled": False},
+        "ln": {"li.site": "ln"},  # LI at the antennal-lobe LNs instead of the APL
     }.items():
         runs[label] = simulate(with_overrides(params, override), panel, noise=Noise(seed=2), seed=0)
     return runs
@@ -46,6 +47,19 @@ def test_apl_off_doubles_coding(adult_runs):
     on, off = coding_level(adult_runs["default"]), coding_level(adult_runs["apl_off"])
     print(f"coding APL on {on:.3f}, off {off:.3f}")
     assert off >= 2 * on
+
+
+def test_ln_inhibition_alone_sparsens_kcs_by_dividing_pn_responses(adult_runs):
+    # weights.ln_pn is calibrated so that LI at the LNs alone gives a KC code about as sparse as
+    # the APL's, through PN responses scaled down (Olsen et al. 2010), not silenced
+    apl, ln = adult_runs["default"], adult_runs["ln"]
+    pn_apl, pn_ln = (float(ds.pn_spike_count.mean()) / 0.5 for ds in (apl, ln))
+    print(
+        f"LN site: PN odor-evoked {pn_ln:.1f} Hz (APL site {pn_apl:.1f}), KC coding "
+        f"{coding_level(ln):.3f} (APL site {coding_level(apl):.3f})"
+    )
+    assert 0.3 * pn_apl <= pn_ln <= 0.7 * pn_apl
+    assert 0.03 <= coding_level(ln) <= 0.15
 
 
 def late_early(ds):

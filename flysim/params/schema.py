@@ -117,7 +117,7 @@ class WeightParams(ParamGroup):
     apl_kc: object = quantity(25 * nS, "nS", minimum=0 * nS, doc="per APL spike, onto every KC")
     kc_mbon: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="initial KC->MBON weight")
     ln_pn: object = quantity(
-        0.05 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate"
+        1.25 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate (calibrated)"
     )
     dan_input: object = quantity(
         30 * nS, "nS", minimum=0 * nS, doc="per reinforcement input spike onto a DAN"

@@ -165,6 +165,9 @@ def main(argv=None) -> int:
     demo.add_argument(
         "--noise", type=float, nargs="+", default=None, metavar="HZ", help="input-noise levels"
     )
+    demo.add_argument(
+        "--li-site", choices=("apl", "ln", "both"), default=None, help="where LI acts (apl)"
+    )
     run = sub.add_parser("run", help="simulate what a config TOML describes")
     run.add_argument("config", type=Path)
     run.add_argument("--out", type=Path, default=None, help="netCDF output file")
@@ -188,6 +191,8 @@ def main(argv=None) -> int:
                 scale["seeds"] = tuple(range(args.flies))
             if args.noise is not None:
                 scale["noise_levels"] = args.noise
+            if args.li_site is not None:
+                scale["li_site"] = args.li_site
             run_demo(args.out, workers=args.workers, store=args.store, scale=scale)
         elif args.command == "run":
             ds, out = _run_config(args.config, args.out)

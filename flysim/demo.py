@@ -38,6 +38,7 @@ DEMO = {
     "n_trials": 4,  # 4 pairs x 2 odors x 4 trials = two 16-slot runs (KC decoder)
     "mbon_trials": 4,  # 4 pairs x 4 repetitions = one 16-slot conditioning run
     "similarity": 0.8,
+    "li_site": "apl",  # LI = APL feedback (the default); "ln": antennal-lobe LNs instead
 }
 
 
@@ -65,6 +66,8 @@ def _check_scale(scale: dict) -> None:
         raise ValueError(
             f"demo: need at least 2 flies for a confidence interval, got {len(scale['seeds'])}"
         )
+    if scale["li_site"] not in ("apl", "ln", "both"):
+        raise ValueError(f"demo: li_site must be 'apl', 'ln' or 'both', got {scale['li_site']!r}")
     levels = [float(v) for v in scale["noise_levels"]]
     bad = [v for v in levels if not np.isfinite(v) or v < 0]
     if not levels or bad or len(set(levels)) < len(levels):
@@ -99,8 +102,10 @@ def run_demo(
         mbon_trials=scale["mbon_trials"],
     )
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    site = {"apl": "the APL", "ln": "the antennal-lobe LNs", "both": "the APL and the AL LNs"}
     print(
-        f"flysim demo: LI x SFA x noise on the {params.name} circuit ({params.n_pn} PNs, "
+        f"flysim demo: LI (at {site[scale['li_site']]}) x SFA x noise on the {params.name} "
+        f"circuit ({params.n_pn} PNs, "
         f"{params.network.n_kc} KCs): 4 conditions x {len(scale['noise_levels'])} noise levels "
         f"x {len(scale['seeds'])} flies, {scale['n_pairs']} odor pairs (input r = "
         f"{scale['similarity']}), {scale['mbon_trials']} conditioning repetitions each; "
@@ -113,6 +118,7 @@ def run_demo(
             experiment=experiment,
             noise=Noise(),
             seeds=scale["seeds"],
+            li_site=scale["li_site"],
             store=store if store is not None else Path(scratch) / "scan.zarr",
             workers=workers if workers > 1 else None,  # 0 or 1: in this process
             progress=progress,

@@ -41,8 +41,13 @@ def test_demo_command_passes_flies_and_noise(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(flysim.demo, "run_demo", lambda out, **kw: seen.update(kw))
-    assert cli.main(["demo", "--flies", "5", "--noise", "10", "40"]) == 0
-    assert seen["scale"] == {"seeds": (0, 1, 2, 3, 4), "noise_levels": [10.0, 40.0]}
+    assert cli.main(["demo", "--flies", "5", "--noise", "10", "40", "--li-site", "ln"]) == 0
+    assert seen["scale"] == {
+        "seeds": (0, 1, 2, 3, 4),
+        "noise_levels": [10.0, 40.0],
+        "li_site": "ln",
+    }
+    assert cli.main(["demo"]) == 0 and seen["scale"] == {}  # DEMO's own scale
 
 
 @pytest.mark.parametrize(
@@ -61,4 +66,10 @@ def test_demo_command_refuses_bad_scale_in_one_line(tmp_path, capsys, argv, mess
     assert cli.main(["demo", "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_demo_refuses_an_unknown_li_site(tmp_path):
+    with pytest.raises(ValueError, match="li_site must be"):
+        run_demo(tmp_path / "demo.nc", scale={"li_site": "kc"})
     assert not list(tmp_path.iterdir())

@@ -39,6 +39,7 @@ READOUTS = ("mbon_accuracy", "decoder_accuracy")
 def plot(result, fig):
     """Accuracy per condition against noise (and MBON choice if measured), then the benefits."""
     from flysim.plotting import benefit_vs_noise, condition_vs_noise
+    from flysim.redundancy import LI_SITES
 
     readouts = [v for v in READOUTS if v in result]
     benefits = ("li_benefit", "sfa_benefit", "synergy")
@@ -49,8 +50,7 @@ def plot(result, fig):
         condition_vs_noise(result, ax, variable, chance=0.5)
     for k, (variable, color) in enumerate(zip(benefits, ("#3b6ea5", "#d9822b", "k"), strict=True)):
         benefit_vs_noise(result, fig.add_subplot(grid[1, 2 * k : 2 * k + 2]), variable, color)
-    sites = {"apl": "APL", "ln": "AL LNs", "both": "APL + AL LNs"}
-    site = sites[result.attrs.get("li_site", "apl")]
+    site = LI_SITES[result.attrs.get("li_site", "apl")]
     fig.suptitle(
         f"LI ({site}) x SFA x input noise: {result.attrs.get('preset', '')} circuit, mean ± 95% CI"
         f" over {result.sizes['fly']} flies",

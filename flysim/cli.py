@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     )
     demo.add_argument(
         "--li-site", choices=("apl", "ln", "both"), default=None, help="where LI acts (apl)"
-    )
+    )  # the names of flysim.redundancy.LI_SITES (not imported here: it would load xarray)
     run = sub.add_parser("run", help="simulate what a config TOML describes")
     run.add_argument("config", type=Path)
     run.add_argument("--out", type=Path, default=None, help="netCDF output file")

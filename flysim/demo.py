@@ -17,6 +17,7 @@ import xarray as xr
 from .noise import Noise
 from .params import load_params
 from .redundancy import (
+    LI_SITES,
     PairDiscrimination,
     differences_table,
     redundancy,
@@ -66,8 +67,8 @@ def _check_scale(scale: dict) -> None:
         raise ValueError(
             f"demo: need at least 2 flies for a confidence interval, got {len(scale['seeds'])}"
         )
-    if scale["li_site"] not in ("apl", "ln", "both"):
-        raise ValueError(f"demo: li_site must be 'apl', 'ln' or 'both', got {scale['li_site']!r}")
+    if scale["li_site"] not in LI_SITES:
+        raise ValueError(f"demo: li_site must be one of {list(LI_SITES)}, got {scale['li_site']!r}")
     levels = [float(v) for v in scale["noise_levels"]]
     bad = [v for v in levels if not np.isfinite(v) or v < 0]
     if not levels or bad or len(set(levels)) < len(levels):
@@ -89,7 +90,7 @@ def run_demo(
     ``workers``: local dask worker processes (default: 2, or 1 on a 1-core machine; 0 or 1 run
     in this process). ``store``: keep the scan's zarr store there (default: a scratch
     directory, removed afterwards). ``scale``: replaces entries of :data:`DEMO` (``flysim demo
-    --flies N --noise HZ ...`` sets ``seeds`` and ``noise_levels``).
+    --flies N --noise HZ ... --li-site SITE`` sets ``seeds``, ``noise_levels``, ``li_site``).
     """
     scale = {**DEMO, **(scale or {})}
     _check_scale(scale)
@@ -102,9 +103,8 @@ def run_demo(
         mbon_trials=scale["mbon_trials"],
     )
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    site = {"apl": "the APL", "ln": "the antennal-lobe LNs", "both": "the APL and the AL LNs"}
     print(
-        f"flysim demo: LI (at {site[scale['li_site']]}) x SFA x noise on the {params.name} "
+        f"flysim demo: LI ({LI_SITES[scale['li_site']]}) x SFA x noise on the {params.name} "
         f"circuit ({params.n_pn} PNs, "
         f"{params.network.n_kc} KCs): 4 conditions x {len(scale['noise_levels'])} noise levels "
         f"x {len(scale['seeds'])} flies, {scale['n_pairs']} odor pairs (input r = "
@@ -136,7 +136,7 @@ def run_demo(
         "\nDifferences in MBON choice accuracy, paired over flies (benefits over 'none': "
         "positive = helps):"
     )
-    print(differences_table(result, ("li_benefit", "sfa_benefit", "synergy", "combined_vs_li")))
+    print(differences_table(result))
     # The mechanism behind the benefits: how sparse and how decorrelated the KC code is.
     print("\nKC coding level (fraction of KCs responding), mean ± 95% CI over flies:")
     print(summary_table(result, "kc_coding_level"))

@@ -21,6 +21,7 @@ from .scan import NOISE_UNITS, scan
 
 __all__ = [
     "differences_table",
+    "LI_SITES",
     "PairDiscrimination",
     "redundancy",
     "CONDITIONS",
@@ -48,6 +49,9 @@ BENEFITS = {
     "combined_vs_li": "LI+SFA - LI",
     "combined_vs_sfa": "LI+SFA - SFA",
 }
+
+#: Where LI can act (``li.site``), for labels.
+LI_SITES = {"apl": "APL", "ln": "antennal-lobe LNs", "both": "APL + antennal-lobe LNs"}
 
 #: condition -> (li.enabled, sfa.enabled)
 CONDITIONS = {

@@ -20,9 +20,10 @@ parameter of every condition (e.g. ``--set li.strength=2``; values are TOML:
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
 chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle
-workers. Every point is stored in ``redundancy.zarr`` (in the output directory) as it finishes,
-so a rerun computes only the missing points. Writes ``redundancy[_quick].nc`` and
-``.png`` next to this script (or to ``--out-dir``) and prints the tables.
+workers of a Zen 4 host, ~22 min on a Zen 1 host (BENCHMARKS.md "Hosts"). Every point is stored
+in ``redundancy.zarr`` (in the output directory) as it finishes, so a rerun computes only the
+missing points. Writes ``redundancy[_quick].nc`` and ``.png`` next to this script (or to
+``--out-dir``) and prints the tables.
 """
 
 from __future__ import annotations

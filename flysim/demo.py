@@ -55,7 +55,8 @@ def _figure(result: xr.Dataset, path: Path) -> None:
     condition_vs_noise(result, axes[0], "accuracy", chance=0.5)
     condition_vs_noise(result, axes[1], "decoder_accuracy", chance=0.5)
     per_condition(result.mean("noise"), "kc_coding_level", axes[2])
-    fig.suptitle(f"mean ± 95% CI over {result.sizes['fly']} flies", fontsize=9)
+    site = LI_SITES[result.attrs.get("li_site", "apl")]
+    fig.suptitle(f"LI at the {site}; mean ± 95% CI over {result.sizes['fly']} flies", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)

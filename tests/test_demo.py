@@ -35,7 +35,7 @@ def test_demo_default_scale_is_the_adult_circuit():
     assert len(DEMO["seeds"]) >= 3 and DEMO["mbon_trials"] > 0
 
 
-def test_demo_command_passes_flies_and_noise(monkeypatch):
+def test_demo_command_passes_flies_noise_and_li_site(monkeypatch):
     import flysim.demo
     from flysim import cli
 

@@ -11,11 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from .noise import Noise
-from .params import load_params
+from .params import load_params, with_overrides
 from .redundancy import (
     LI_SITES,
     PairDiscrimination,
@@ -23,6 +22,7 @@ from .redundancy import (
     redundancy,
     summary_table,
 )
+from .scan import normalize_grid
 
 __all__ = ["DEMO", "run_demo"]
 
@@ -62,20 +62,18 @@ def _figure(result: xr.Dataset, path: Path) -> None:
     plt.close(fig)
 
 
-def _check_scale(scale: dict) -> None:
-    """Refuse, before anything runs, a scale whose table could not be computed."""
+def _check_scale(scale: dict, params) -> None:
+    """Refuse, before anything runs, a scale whose table could not be computed: fewer than 2
+    flies (no CI), and what the scan itself would refuse (site, noise levels), found early."""
     if len(scale["seeds"]) < 2:
         raise ValueError(
             f"demo: need at least 2 flies for a confidence interval, got {len(scale['seeds'])}"
         )
-    if scale["li_site"] not in LI_SITES:
-        raise ValueError(f"demo: li_site must be one of {list(LI_SITES)}, got {scale['li_site']!r}")
-    levels = [float(v) for v in scale["noise_levels"]]
-    bad = [v for v in levels if not np.isfinite(v) or v < 0]
-    if not levels or bad or len(set(levels)) < len(levels):
-        raise ValueError(
-            f"demo: noise levels must be distinct finite numbers >= 0 (Hz), got {levels}"
-        )
+    try:
+        params = with_overrides(params, {"li.site": scale["li_site"]})
+        normalize_grid({"noise.input_sigma": list(scale["noise_levels"])}, params)
+    except ValueError as error:  # ParameterError is one
+        raise ValueError(f"demo: {error}") from None
 
 
 def run_demo(
@@ -94,9 +92,9 @@ def run_demo(
     --flies N --noise HZ ... --li-site SITE`` sets ``seeds``, ``noise_levels``, ``li_site``).
     """
     scale = {**DEMO, **(scale or {})}
-    _check_scale(scale)
     out = Path(out)
     params = load_params(scale["preset"])
+    _check_scale(scale, params)
     experiment = PairDiscrimination(
         n_pairs=scale["n_pairs"],
         n_trials=scale["n_trials"],

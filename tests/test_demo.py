@@ -54,9 +54,9 @@ def test_demo_command_passes_flies_noise_and_li_site(monkeypatch):
     "argv, message",
     [
         (["--flies", "1"], "at least 2 flies"),
-        (["--noise", "-5"], "noise levels must be"),
-        (["--noise", "10", "10"], "noise levels must be"),
-        (["--noise", "nan"], "noise levels must be"),
+        (["--noise", "-5"], "must be a finite number >= 0, got -5.0"),
+        (["--noise", "10", "10"], "lists the value 10.0 Hz twice"),
+        (["--noise", "nan"], "must be a finite number >= 0, got nan"),
     ],
 )
 def test_demo_command_refuses_bad_scale_in_one_line(tmp_path, capsys, argv, message):
@@ -70,6 +70,6 @@ def test_demo_command_refuses_bad_scale_in_one_line(tmp_path, capsys, argv, mess
 
 
 def test_run_demo_refuses_an_unknown_li_site(tmp_path):
-    with pytest.raises(ValueError, match="li_site must be"):
+    with pytest.raises(ValueError, match="'li.site' must be one of"):
         run_demo(tmp_path / "demo.nc", scale={"li_site": "kc"})
     assert not list(tmp_path.iterdir())

@@ -70,6 +70,9 @@ class Structure:
     batch: int
     record_spikes: bool = False
     plastic: bool = False
+    # Odor presentations of protocol.duration each in one run (conditioning: 4). With more
+    # than one, PN and KC spikes in each presentation's odor window are counted separately.
+    presentations: int = 1
     profile: bool = False  # brian2 timing per code object (benchmarks only)
     # KC current noise costs a randn() per KC every few steps even at sigma 0, so it is
     # compiled in only when used: switching it on selects another network, its level does not.
@@ -125,6 +128,7 @@ def structure_of(
     duration=None,
     record_spikes=False,
     plastic=False,
+    presentations=1,
     profile=False,
     kc_current_noise=False,
 ) -> Structure:
@@ -149,6 +153,7 @@ def structure_of(
         batch=int(batch),
         record_spikes=bool(record_spikes),
         plastic=bool(plastic),
+        presentations=int(presentations),
         profile=bool(profile),
         kc_current_noise=bool(kc_current_noise),
     )
@@ -156,6 +161,21 @@ def structure_of(
 
 def _shared(names_units: dict) -> str:
     return "\n".join(f"{name} : {unit} (shared, constant)" for name, unit in names_units.items())
+
+
+def _window_counters(presentations: int) -> tuple[str, str]:
+    """(equations, reset lines) counting a neuron's spikes in the odor window of each of
+    ``presentations`` presentations, ``t_presentation`` apart; none for a single one."""
+    if presentations < 2:
+        return "", ""
+    equations = "\n".join(f"count_window{k} : integer" for k in range(presentations))
+    equations += "\nt_presentation : second (shared, constant)"
+    reset = "\n".join(
+        f"count_window{k} += int(t >= t_odor_on + {k} * t_presentation"
+        f" and t < t_odor_off + {k} * t_presentation)"
+        for k in range(presentations)
+    )
+    return equations, reset
 
 
 def _unit_name(value) -> str:
@@ -275,6 +295,7 @@ def build_network(params: CircuitParams, structure: Structure):
     B = s.batch
     dt = s.dt_us * 1e-6 * second
     n_ta_pn = B * s.n_glomeruli
+    window_eqs, window_reset = _window_counters(s.presentations)
 
     orn_rate = TimedArray(
         np.zeros((s.n_stimulus_bins, n_ta_pn)) * Hz,
@@ -310,11 +331,12 @@ def build_network(params: CircuitParams, structure: Structure):
                 ),
                 "count_spont : integer",
                 "count_odor : integer",
+                window_eqs,
             ]
         ),
         synaptic="g_exc*(E_exc - v) + g_ln*(E_inh - v)",
         extra_reset="count_spont += int(t < t_odor_on)\n"
-        "count_odor += int(t >= t_odor_on and t < t_odor_off)",
+        "count_odor += int(t >= t_odor_on and t < t_odor_off)\n" + window_reset,
     )
     pn.namespace.update(orn_mean=orn_mean)
     pn.slot = np.repeat(np.arange(B), s.n_pn)
@@ -357,13 +379,14 @@ def build_network(params: CircuitParams, structure: Structure):
                 "count_spont : integer",
                 "count_early : integer",
                 "count_late : integer",
+                window_eqs,
             ]
         ),
         synaptic="g_exc*(E_exc - v) + g_apl*(E_inh - v)"
         + (" + I_noise" if s.kc_current_noise else ""),
         extra_reset="count_spont += int(t < t_odor_on)\n"
         "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
-        "count_late += int(t >= t_odor_mid and t < t_odor_off)",
+        "count_late += int(t >= t_odor_mid and t < t_odor_off)\n" + window_reset,
     )
     kc.slot = np.repeat(np.arange(B), s.n_kc)
     if s.kc_current_noise:

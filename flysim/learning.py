@@ -63,6 +63,7 @@ def conditioning(
     seed=0,
     batch_size: int = 16,
     controls: bool = True,
+    kc_counts: bool = False,
     progress: bool = False,
 ) -> xr.Dataset:
     """Train CS+ against CS- for every odor pair, fly and trial; return MBON responses.
@@ -79,12 +80,18 @@ def conditioning(
     controls : bool
         Also run a mock-trained copy of every slot (no DAN signal). Without them the ``control``
         group is NaN and each compiled run holds twice as many trained slots.
+    kc_counts : bool
+        Also return the KC and PN spike counts in the odor window of every presentation
+        (learning does not act on KCs, so the test presentations are ordinary noisy trials of
+        the CS+ and CS-: a KC decoder can read them instead of running trials of its own).
 
     Returns
     -------
     Dataset with ``mbon_response(fly, pair, group, trial, phase, mbon)`` (Hz, mean rate in each
     presentation's odor window), ``group`` in (trained, control); ``valence`` and ``choice``
-    (1 = chose the CS-) of the test phases; ``kc_mbon_weight_change`` of the trained slots.
+    (1 = chose the CS-) of the test phases; ``kc_mbon_weight_change`` of the trained slots;
+    with ``kc_counts``, ``kc_spike_count(fly, pair, group, trial, phase, kc)`` and
+    ``pn_spike_count(..., pn)``.
     """
     noise = Noise() if noise is None else noise
     flies = [int(s) for s in (seed if isinstance(seed, (list, tuple)) else [seed])]
@@ -97,8 +104,9 @@ def conditioning(
     structure = structure_of(
         params,
         batch=batch_size,
-        duration=4 * proto.duration,
+        duration=len(PHASES) * proto.duration,
         plastic=True,
+        presentations=len(PHASES),
         kc_current_noise=float(noise.kc_current_sigma) > 0,
     )
     started = time.perf_counter()
@@ -110,6 +118,7 @@ def conditioning(
         poisson_input=noise.poisson_input,
         plastic=True,
     )
+    values0["kc.t_presentation"] = values0["pn.t_presentation"] = present
     # one trained + one control slot per (fly, pair, trial)
     units = [
         (f, p, t)
@@ -126,6 +135,12 @@ def conditioning(
     bins_per_presentation = int(round(present / float(proto.stimulus_dt)))
     response = np.full((len(flies), len(pair_index), 2, n_trials, 4, n_mbon), np.nan)
     weight_change = np.zeros((len(flies), len(pair_index), n_trials))
+    counted = {"kc": n_kc, "pn": n_pn} if kc_counts else {}
+    window_counts = {
+        pop: np.zeros((len(flies), len(pair_index), 2, n_trials, len(PHASES), n), np.int32)
+        for pop, n in counted.items()
+    }
+    count_outputs = [f"{pop}.count_window{k}" for pop in counted for k in range(len(PHASES))]
     windows = [
         (
             k * present + float(proto.baseline),
@@ -166,7 +181,9 @@ def conditioning(
             if unit is not None and group == 0:
                 dan[on:off, s * n_mbon + APPROACH_MBON] = float(params.learning.dan_rate)
         values["dan_drive"] = dan
-        result = circuit.run(values, ["mbon_spikes.i", "mbon_spikes.t", "kc_mbon.w"])
+        result = circuit.run(
+            values, ["mbon_spikes.i", "mbon_spikes.t", "kc_mbon.w", *count_outputs]
+        )
         i, t = result["mbon_spikes.i"], result["mbon_spikes.t"]
         w = result["kc_mbon.w"].reshape(B, n_kc, n_mbon)
         for s, (unit, group) in enumerate(slots):
@@ -177,6 +194,10 @@ def conditioning(
                 in_window = mine & (t >= a) & (t < b)
                 counts = np.bincount(i[in_window] % n_mbon, minlength=n_mbon)
                 response[unit[0], unit[1], group, unit[2], k] = counts / (b - a)
+            for pop, n in counted.items():
+                for k in range(len(PHASES)):
+                    window = result[f"{pop}.count_window{k}"][s * n : (s + 1) * n]
+                    window_counts[pop][unit[0], unit[1], group, unit[2], k] = window
             if group == 0:
                 w0 = values0["mbon.w_kc_mbon"]
                 weight_change[unit] = float(w[s, :, APPROACH_MBON].mean() / w0 - 1)
@@ -192,6 +213,8 @@ def conditioning(
         "cs_minus": ("pair", [odors.names[b] for _, b in pair_index]),
         "mbon_role": ("mbon", ["approach", "avoid"] + ["other"] * (n_mbon - 2)),
     }
+    if kc_counts:
+        coords.update(kc=np.arange(n_kc), pn=np.arange(n_pn))
     ds = xr.Dataset(coords=coords)
     ds["mbon_response"] = (
         ("fly", "pair", "group", "trial", "phase", "mbon"),
@@ -210,6 +233,15 @@ def conditioning(
     choice = xr.where(test_minus > test_plus, 1.0, xr.where(test_minus < test_plus, 0.0, 0.5))
     ds["choice"] = choice.where(test_plus.notnull() & test_minus.notnull())  # NaN: not run
     ds["choice"].attrs.update(units="1", long_name="chose the CS- in the test (1 = correct)")
+    for pop, counts in window_counts.items():
+        if not controls:
+            counts = counts.astype(float)
+            counts[:, :, 1] = np.nan  # the control group was not run
+        ds[f"{pop}_spike_count"] = (
+            ("fly", "pair", "group", "trial", "phase", pop),
+            counts,
+            {"units": "1", "long_name": f"{pop.upper()} spikes in the presentation's odor window"},
+        )
     ds["kc_mbon_weight_change"] = (
         ("fly", "pair", "trial"),
         weight_change,

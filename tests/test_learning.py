@@ -54,3 +54,68 @@ def test_without_controls_only_trained_slots_run(tiny):
     assert bool(learned.choice.sel(group="control").isnull().all())
     assert bool(learned.choice.sel(group="trained").notnull().all())
     assert float(learned.choice.sel(group="trained").mean()) > 0.5
+
+
+def test_window_counts_are_per_presentation_odor_spikes(tiny):
+    """KC and PN spikes counted per presentation: window 0 is the odor window the circuit's
+    own counters see, and later windows hold responses to the odor presented there."""
+    import numpy as np
+
+    from flysim.odors import synthetic_panel
+
+    odors = synthetic_panel(4, n_glomeruli=tiny.network.n_glomeruli, seed=2)  # unrelated pairs
+    plain = conditioning(tiny, odors, n_trials=2, noise=Noise(seed=1), seed=0)
+    counted = conditioning(tiny, odors, n_trials=2, noise=Noise(seed=1), seed=0, kc_counts=True)
+    # counting does not touch the dynamics
+    assert np.array_equal(plain.mbon_response, counted.mbon_response, equal_nan=True)
+    kc = counted.kc_spike_count
+    assert kc.dims == ("fly", "pair", "group", "trial", "phase", "kc")
+    assert counted.pn_spike_count.sizes["pn"] == tiny.n_pn
+    assert int(kc.sum()) > 0 and int(counted.pn_spike_count.sum()) > 0
+
+    def corr(a, b):
+        return float(np.corrcoef(a.values.ravel(), b.values.ravel())[0, 1])
+
+    # the CS+ test (window 2) resembles the CS+ training (window 0), not the CS- (window 1)
+    pn = counted.pn_spike_count.sel(group="trained").mean("trial")
+    same = corr(pn.sel(phase="test_cs_plus"), pn.sel(phase="train_cs_plus"))
+    other = corr(pn.sel(phase="test_cs_plus"), pn.sel(phase="train_cs_minus"))
+    print(f"PN test CS+ vs training CS+ r = {same:.2f}, vs training CS- r = {other:.2f}")
+    assert same > 0.8 and same > other + 0.2
+
+
+def test_window_zero_equals_the_odor_window_counters(tiny):
+    """In the plastic network, presentation 0's window counter and the circuit's own odor-window
+    counters (which only see the first presentation) count the same spikes."""
+    import numpy as np
+
+    from flysim.circuit import structure_of
+    from flysim.engine import CompiledCircuit, compile_structure, parameter_values
+    from flysim.odors import synthetic_panel
+    from flysim.simulation import batch_values
+    from flysim.stimulus import Slot
+    from flysim.wiring import draw_claws
+
+    structure = structure_of(
+        tiny, batch=16, duration=4 * tiny.protocol.duration, plastic=True, presentations=4
+    )
+    circuit = CompiledCircuit(compile_structure(tiny, structure))
+    panel = synthetic_panel(16, n_glomeruli=tiny.network.n_glomeruli, seed=1)
+    values = batch_values(
+        circuit,
+        tiny,
+        parameter_values(tiny, plastic=True),
+        [draw_claws(tiny, 0)[1]] * 16,
+        panel,
+        Noise(),
+        [Slot(0, k, 0) for k in range(16)],
+        [0],
+        7,
+    )
+    values["kc.t_presentation"] = values["pn.t_presentation"] = float(tiny.protocol.duration)
+    names = ["kc.count_window0", "kc.count_early", "kc.count_late", "pn.count_window0"]
+    result = circuit.run(values, names + ["pn.count_odor", "kc.count_window1"])
+    assert result["kc.count_window0"].sum() > 0
+    kc_odor = result["kc.count_early"] + result["kc.count_late"]
+    assert np.array_equal(result["kc.count_window0"], kc_odor)
+    assert np.array_equal(result["pn.count_window0"], result["pn.count_odor"])

@@ -73,6 +73,13 @@ class PairDiscrimination:
     With ``mbon_trials > 0`` also ``mbon_accuracy``: after aversive conditioning with the first
     odor of each pair as CS+, the fraction of tests in which the fly chooses the CS-
     (``flysim.learning.conditioning``; chance 0.5).
+
+    ``shared_trials=True`` (needs ``mbon_trials`` and ``n_trials`` equal): the KC and PN
+    measures read the conditioning run's test presentations (each repetition tests the CS+ and
+    the CS- once) instead of trials of their own, so a point is one compiled network and one
+    run instead of two networks and three runs. Learning does not act on KCs, so these are
+    ordinary noisy trials; unlike separate trials they follow the training presentations
+    (adaptation left from 0.5 s earlier is part of them, as it is of the MBON's test).
     """
 
     name = "pair_discrimination"
@@ -85,21 +92,45 @@ class PairDiscrimination:
         similarity: float = 0.8,
         odor_seed: int = 0,
         mbon_trials: int = 0,
+        shared_trials: bool = False,
     ):
         if n_pairs < 1 or n_trials < 2:
             raise ValueError(
                 f"pair_discrimination: need n_pairs >= 1 and n_trials >= 2, got "
                 f"{n_pairs} and {n_trials}"
             )
+        if shared_trials and n_trials != mbon_trials:
+            raise ValueError(
+                "pair_discrimination: shared_trials reads the KC measures from the "
+                f"conditioning tests, so n_trials ({n_trials}) must equal mbon_trials "
+                f"({mbon_trials})"
+            )
         self.n_pairs, self.n_trials = int(n_pairs), int(n_trials)
         self.similarity, self.odor_seed = float(similarity), int(odor_seed)
         self.mbon_trials = int(mbon_trials)
+        self.shared_trials = bool(shared_trials)
 
     def describe(self) -> dict:
-        return {"name": self.name, **vars(self)}
+        described = {"name": self.name, **vars(self)}
+        if not self.shared_trials:  # so that stores of scans from before it still resume
+            del described["shared_trials"]
+        return described
 
     def __repr__(self):
         return f"PairDiscrimination({vars(self)})"
+
+    def _conditioning(self, params, panel, noise, seed, kc_counts=False):
+        from .learning import conditioning
+
+        return conditioning(
+            params,
+            panel,
+            n_trials=self.mbon_trials,
+            noise=noise,
+            seed=int(seed),
+            controls=False,  # only the trained flies' choices are scored
+            kc_counts=kc_counts,
+        )
 
     def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
         from .simulation import simulate
@@ -110,8 +141,16 @@ class PairDiscrimination:
             n_glomeruli=params.network.n_glomeruli,
             seed=self.odor_seed,
         )
-        ds = simulate(params, panel, n_trials=self.n_trials, noise=noise, seed=int(seed))
-        counts = ds.kc_spike_count.astype(float)
+        learned = None
+        if self.shared_trials:
+            learned = self._conditioning(params, panel, noise, seed, kc_counts=True)
+            kc, pn = (_test_trials(learned, f"{pop}_spike_count", pop) for pop in ("kc", "pn"))
+        else:
+            ds = simulate(params, panel, n_trials=self.n_trials, noise=noise, seed=int(seed))
+            kc, pn = ds.kc_spike_count, ds.pn_spike_count
+            if self.mbon_trials:
+                learned = self._conditioning(params, panel, noise, seed)
+        counts, pn = kc.astype(float), pn.astype(float)
         accuracy, kc_corr, pn_corr = [], [], []
         for p in range(self.n_pairs):
             pair = counts.isel(odor=[2 * p, 2 * p + 1])
@@ -129,21 +168,13 @@ class PairDiscrimination:
             )
             mean = pair.mean("trial")
             kc_corr.append(float(paired_similarity(mean.isel(odor=0), mean.isel(odor=1), dim="kc")))
-            pn = ds.pn_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float).mean("trial")
-            pn_corr.append(float(paired_similarity(pn.isel(odor=0), pn.isel(odor=1), dim="pn")))
+            pn_mean = pn.isel(odor=[2 * p, 2 * p + 1]).mean("trial")
+            pn_corr.append(
+                float(paired_similarity(pn_mean.isel(odor=0), pn_mean.isel(odor=1), dim="pn"))
+            )
         sparse = population_sparseness(counts, dim="kc")
         extra = {}
-        if self.mbon_trials:
-            from .learning import conditioning
-
-            learned = conditioning(
-                params,
-                panel,
-                n_trials=self.mbon_trials,
-                noise=noise,
-                seed=int(seed),
-                controls=False,  # only the trained flies' choices are scored
-            )
+        if learned is not None:
             choice = float(learned.choice.sel(group="trained").mean())
             extra["mbon_accuracy"] = (
                 (),
@@ -180,6 +211,18 @@ class PairDiscrimination:
                 **extra,
             }
         )
+
+
+def _test_trials(learned: xr.Dataset, variable: str, unit_dim: str) -> xr.DataArray:
+    """The trained slots' test presentations of one fly as ``(odor, trial, unit_dim)``, odors in
+    panel order: pair p's CS+ (its ``test_cs_plus``) then its CS- (``test_cs_minus``)."""
+    counts = learned[variable].isel(fly=0).sel(group="trained", drop=True)
+    tests = counts.sel(phase=["test_cs_plus", "test_cs_minus"])
+    names = np.column_stack([learned.cs_plus.values, learned.cs_minus.values]).ravel()
+    odor = tests.stack(odor=("pair", "phase")).transpose("odor", "trial", unit_dim)
+    return odor.drop_vars(["odor", "pair", "phase", "cs_plus", "cs_minus"]).assign_coords(
+        odor=names
+    )
 
 
 def redundancy(

@@ -53,3 +53,32 @@ def test_pair_discrimination_with_mbon_choice(tiny):
     point = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=1)(tiny, Noise(seed=0), 0)
     assert 0.0 <= float(point.mbon_accuracy) <= 1.0
     assert float(point.decoder_accuracy) >= 0.5
+
+
+def test_shared_trials_read_the_conditioning_tests(tiny):
+    """One network and one run per point: the MBON choice is the same as with separate decoder
+    trials (same conditioning run), the KC measures come from its test presentations."""
+    from flysim import Noise
+    from flysim.engine.build import structure_keys_used
+
+    config = dict(n_pairs=2, n_trials=3, mbon_trials=3)
+    separate = PairDiscrimination(**config)(tiny, Noise(seed=0, input_sigma=10.0), 0)
+    before = len(structure_keys_used())
+    shared = PairDiscrimination(**config, shared_trials=True)(
+        tiny, Noise(seed=0, input_sigma=10.0), 0
+    )
+    assert len(set(structure_keys_used()[before:])) == 1  # the plastic network only
+    assert float(shared.mbon_accuracy) == float(separate.mbon_accuracy)
+    assert float(shared.decoder_accuracy) >= 0.5
+    for name in ("kc_coding_level", "kc_pair_correlation", "pn_pair_correlation"):
+        # other trials of the same odors: close, not equal
+        assert abs(float(shared[name]) - float(separate[name])) < 0.15, name
+    assert "shared_trials" in PairDiscrimination(**config, shared_trials=True).describe()
+    assert "shared_trials" not in PairDiscrimination(**config).describe()
+
+
+def test_shared_trials_need_as_many_decoder_as_conditioning_trials():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"n_trials \(10\) must equal mbon_trials \(4\)"):
+        PairDiscrimination(mbon_trials=4, shared_trials=True)

@@ -13,14 +13,17 @@ counts (quick mode; chance 0.5 for both). Spread:
 mean and 95% CI (t) over flies (wiring seeds); a benefit whose CI excludes 0 is an effect.
 
 Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]
-[--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both]``; ``--set`` changes a
-parameter of every condition (e.g. ``--set li.strength=2``; values are TOML:
+[--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both] [--pairs N] [--trials N]``;
+``--set`` changes a parameter of every condition (e.g. ``--set li.strength=2``; values are TOML:
 ``--set 'sfa.tau={value=100, unit="ms"}'``), ``--noise`` replaces the noise levels,
-``--li-site`` moves LI from the APL to the antennal-lobe LNs (``ln``) or uses both.
+``--li-site`` moves LI from the APL to the antennal-lobe LNs (``ln``) or uses both,
+``--pairs N --trials N`` set the odor pairs and conditioning repetitions per point (cost grows
+with their product: 20 x 20 is 25x the default's).
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
-chance), 5 flies, 4 pairs x 4 decoder trials, 4 conditioning repetitions; 10 min on 2 idle
-workers of a Zen 4 host, ~22 min on a Zen 1 host (BENCHMARKS.md "Hosts"). Every point is stored
+chance), 5 flies, 4 pairs x 4 conditioning repetitions, whose test presentations the KC decoder
+and KC measures read (one run per point); ~15 min on 2 idle workers of a Zen 3 host
+(BENCHMARKS.md "Hosts"). Every point is stored
 in ``redundancy.zarr`` (in the output directory) as it finishes, so a rerun computes only the
 missing points. Writes ``redundancy[_quick].nc`` and ``.png`` next to this script (or to
 ``--out-dir``) and prints the tables.
@@ -83,6 +86,8 @@ def main(
     settings=None,
     noise_levels=None,
     li_site: str = "apl",
+    n_pairs=None,
+    n_trials=None,
 ):
     import flysim
     from flysim.params import ParameterError
@@ -109,10 +114,11 @@ def main(
         params,
         noise_levels,
         experiment=PairDiscrimination(
-            n_pairs=2 if quick else 4,
-            n_trials=4,
+            n_pairs=n_pairs or (2 if quick else 4),
+            n_trials=n_trials or 4,
             similarity=0.8,
-            mbon_trials=0 if quick else 4,
+            mbon_trials=0 if quick else (n_trials or 4),
+            shared_trials=not quick,
         ),
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
         store=None if quick else out_dir / "redundancy.zarr",
@@ -159,6 +165,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--li-site", default="apl", choices=("apl", "ln", "both"), help="where LI acts"
     )
+    parser.add_argument("--pairs", type=int, default=None, help="odor pairs per point (4)")
+    parser.add_argument(
+        "--trials", type=int, default=None, help="conditioning repetitions (tests) per pair (4)"
+    )
     arguments = parser.parse_args()
     main(
         arguments.quick,
@@ -167,4 +177,6 @@ if __name__ == "__main__":
         arguments.set,
         arguments.noise,
         arguments.li_site,
+        arguments.pairs,
+        arguments.trials,
     )

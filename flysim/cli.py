@@ -160,10 +160,15 @@ def main(argv=None) -> int:
     demo.add_argument("--workers", type=int, default=None, help="local dask workers")
     demo.add_argument("--store", type=Path, default=None, help="keep the scan's zarr store here")
     demo.add_argument(
-        "--flies", type=int, default=None, help="number of flies (default 3; 5 resolve more)"
+        "--flies", type=int, default=None, help="number of flies (default 5; 3 resolve less)"
     )
     demo.add_argument(
-        "--noise", type=float, nargs="+", default=None, metavar="HZ", help="input-noise levels"
+        "--noise",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="HZ",
+        help="input-noise levels (default 10 40)",
     )
     demo.add_argument(
         "--li-site", choices=("apl", "ln", "both"), default=None, help="where LI acts (apl)"

@@ -41,6 +41,7 @@ from brian2 import (
 )
 from brian2.equations.equations import SingleEquation
 
+from .kernels import ThresholdCodeObject, fast_threshold_ok, orn_poisson, plastic_weight
 from .neurons import get_model, model_values
 from .params import CircuitParams
 
@@ -101,7 +102,13 @@ class Structure:
 
 #: The code that generates the network is part of the cache key, so that a changed circuit
 #: never reuses a binary compiled from the old one under the same version number.
-_CODE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+_HERE = Path(__file__).parent
+_CODE_HASH = hashlib.sha256(
+    b"".join(
+        path.read_bytes()
+        for path in [Path(__file__), _HERE / "kernels.py", *sorted(_HERE.glob("templates/*.cpp"))]
+    )
+).hexdigest()[:16]
 
 
 def _compile_prefs() -> list:
@@ -281,6 +288,8 @@ def _population(
     )
     if explicit:
         group.ref_until = -1e4 * second  # brian2's initial lastspike: never refractory at t = 0
+    if fast_threshold_ok(threshold):
+        group.thresholder["spike"].codeobj_class = ThresholdCodeObject
     return group
 
 
@@ -343,9 +352,9 @@ def build_network(params: CircuitParams, structure: Structure):
     glomerulus = np.tile(np.repeat(np.arange(s.n_glomeruli), s.pns_per_glomerulus), B)
     pn.column = pn.slot[:] * s.n_glomeruli + glomerulus
     # Each ORN spike adds w_orn; with poisson_on = 0 the drive is its mean, without fluctuations.
-    pn.namespace.update(orn_rate=orn_rate)
+    pn.namespace.update(orn_rate=orn_rate, orn_poisson=orn_poisson)
     pn.run_regularly(
-        "g_exc += w_orn * (poisson_on * poisson(n_orn * orn_rate(t, column) * dt)"
+        "g_exc += w_orn * (poisson_on * orn_poisson(n_orn * orn_rate(t, column) * dt, column)"
         " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
         dt=dt,
         when="start",
@@ -496,10 +505,12 @@ def build_network(params: CircuitParams, structure: Structure):
     if s.plastic:
         # Three-factor rule: dw/dt = -eta * e(t) * D(t) * w0 + r * (w0 - w), clipped at 0, with e
         # the KC's eligibility trace (decayed to now) and D the compartment's dopamine trace.
+        # (flysim.kernels.plastic_weight skips the synapses where this is exactly no change.)
+        kc_mbon.namespace["plastic_weight"] = plastic_weight
         kc_mbon.run_regularly(
-            "w = clip(w + (recovery_rate * (w_kc_mbon_post - w) - learning_rate * w_kc_mbon_post"
-            " * eligibility * exp(-(t - lastupdate) / tau_eligibility) * dopamine_post / second)"
-            f" * {float(LEARNING_DT / second)!r} * second, 0 * nS, 2 * w_kc_mbon_post)",
+            "w = plastic_weight(w, w_kc_mbon_post, eligibility, t - lastupdate, tau_eligibility,"
+            " dopamine_post, learning_rate / second, recovery_rate,"
+            f" {float(LEARNING_DT / second)!r} * second)",
             dt=LEARNING_DT,
             name="kc_mbon_plasticity",
         )

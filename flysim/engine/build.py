@@ -19,6 +19,9 @@ from .cache import cache_dir, file_lock
 __all__ = ["compile_structure", "compilation_count", "structure_keys_used", "MANIFEST"]
 
 MANIFEST = "flysim_manifest.json"
+#: gcc flags of every build; -march=native: the binary is built and run on the same machine
+#: (the cache is per host).
+COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
 _COMPILATIONS = 0
 #: Structure keys this process has asked for, in order: scans record them per point, because
 #: an experiment's result need not carry the keys of the circuits it ran.
@@ -83,14 +86,7 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
 
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-    # -O3 -march=native: the binary is built and run on the same machine (cache is per host).
-    brian2.prefs.codegen.cpp.extra_compile_args_gcc = [
-        "-w",
-        "-O3",
-        "-ffast-math",
-        "-fno-finite-math-only",
-        "-march=native",
-    ]
+    brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
     try:
         network, handles = build_network(params, structure)
         network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)

@@ -1,0 +1,130 @@
+"""Faster generated code for two of the conditioning network's hot loops, with the same results.
+
+- :class:`ThresholdCodeObject` compiles a thresholder from ``flysim/templates/threshold.cpp``:
+  the threshold test runs first over blocks of 64 neurons without writing anything (so gcc
+  vectorises it); only a block in which some neuron spikes is scanned again. brian2's template
+  appends every neuron's spike under a branch, which keeps the loop scalar: it was a fifth of
+  the conditioning network's time (BENCHMARKS.md).
+- :data:`orn_poisson` is brian2's ``poisson()`` for the ORN input, the same draws from the same
+  random numbers, except that ``exp(-lambda)`` is remembered per input column: the rate of a
+  column changes once per stimulus bin (10 steps) and 3 sister PNs share it, and brian2
+  recomputed it at every call.
+- :data:`plastic_weight` is the KC -> MBON weight update as a C++ function that returns the
+  weight unchanged, without its ``exp()``, where the update is exactly zero: without recovery,
+  at a synapse whose KC has not spiked (eligibility 0) or whose MBON has had no dopamine.
+  That is most synapses at every step (sparse KCs, one punished MBON, mock-trained controls).
+
+The spikes are those of brian2's own code, bit for bit, and the KC -> MBON weights agree to
+rounding (brian2 vectorises the ``exp()`` it calls at every synapse, a SIMD exp that can differ in
+the last bit): ``tests/test_kernels.py``.
+"""
+
+from __future__ import annotations
+
+from brian2 import DEFAULT_FUNCTIONS, Function, Hz, second, siemens
+from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+
+__all__ = ["ThresholdCodeObject", "fast_threshold_ok", "orn_poisson", "plastic_weight"]
+
+
+class ThresholdCodeObject(CPPStandaloneCodeObject):
+    """A cpp_standalone code object that takes flysim's ``threshold.cpp`` before brian2's."""
+
+    templater = CPPStandaloneCodeObject.templater.derive("flysim")
+
+
+#: Functions whose value changes from one call to the next: a threshold that calls one would
+#: draw different numbers when the blocked template evaluates it twice.
+_RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
+
+
+def fast_threshold_ok(threshold: str) -> bool:
+    """Whether ``threshold`` can be tested twice with the same result (no random numbers)."""
+    from brian2.utils.stringtools import get_identifiers
+
+    return not set(get_identifiers(threshold)) & set(_RANDOM_FUNCTIONS)
+
+
+_PLASTIC_WEIGHT_CPP = """
+static inline double plastic_weight(double w, double w0, double eligibility, double age,
+                                    double tau, double dopamine, double eta, double recovery,
+                                    double step)
+{
+    // Exactly no change (w + 0, inside the clip range): skip the exp().
+    if (recovery == 0.0 && (eligibility == 0.0 || dopamine == 0.0))
+        return w;
+    // The operations in the order of brian2's code for the same expression (same rounding).
+    const double changed = w + step * ((recovery * (w0 - w))
+                                       - ((eta * w0) * ((eligibility * exp((1.0 / tau) * (-age)))
+                                                        * dopamine)));
+    return changed < 0.0 ? 0.0 : (changed > 2.0 * w0 ? 2.0 * w0 : changed);
+}
+"""
+
+
+def _plastic_weight_python(w, w0, eligibility, age, tau, dopamine, eta, recovery, step):
+    raise NotImplementedError("plastic_weight runs only in flysim's compiled (C++) network")
+
+
+#: ``w(t + step)`` of the three-factor rule dw/dt = -eta e(t) D(t) w0 + r (w0 - w), clipped to
+#: [0, 2 w0], with e the KC's eligibility trace decayed over ``age`` and D the dopamine trace.
+plastic_weight = Function(
+    _plastic_weight_python,
+    arg_units=[siemens, siemens, 1, second, second, 1, Hz, Hz, second],
+    return_unit=siemens,
+    arg_names=["w", "w0", "eligibility", "age", "tau", "dopamine", "eta", "recovery", "step"],
+)
+plastic_weight.implementations.add_implementation("cpp", _PLASTIC_WEIGHT_CPP, name="plastic_weight")
+
+
+_ORN_POISSON_CPP = """
+static inline int32_t orn_poisson(double lam, int32_t column, int _vectorisation_idx)
+{
+    // brian2's _poisson (codegen/generators/cpp_generator.py), step for step.
+    if (lam >= 10)
+        return _poisson_ptrs(lam, _vectorisation_idx);
+    if (lam == 0)
+        return 0;
+    static std::vector<double> last_lam, last_enlam;  // per column; NaN: not computed yet
+    if ((size_t)column >= last_lam.size()) {
+        last_lam.resize(column + 1, NAN);
+        last_enlam.resize(column + 1);
+    }
+    if (lam != last_lam[column]) {
+        last_lam[column] = lam;
+        last_enlam[column] = exp(-lam);
+    }
+    const double enlam = last_enlam[column];
+    int32_t X = 0;
+    double prod = 1.0;
+    while (1) {
+        prod *= _rand(_vectorisation_idx);
+        if (prod > enlam)
+            X += 1;
+        else
+            return X;
+    }
+}
+"""
+
+
+def _orn_poisson_python(lam, column):
+    raise NotImplementedError("orn_poisson runs only in flysim's compiled (C++) network")
+
+
+#: A Poisson count of mean ``lam`` for input column ``column`` (ORN spikes in one step).
+orn_poisson = Function(
+    _orn_poisson_python,
+    arg_units=[1, 1],
+    arg_names=["lam", "column"],
+    return_unit=1,
+    return_type="integer",
+    stateless=False,
+    auto_vectorise=True,
+)
+orn_poisson.implementations.add_implementation(
+    "cpp",
+    _ORN_POISSON_CPP,
+    name="orn_poisson",
+    dependencies={"_poisson": DEFAULT_FUNCTIONS["poisson"], "_rand": DEFAULT_FUNCTIONS["rand"]},
+)

@@ -1,4 +1,4 @@
-"""Faster generated code for two of the conditioning network's hot loops, with the same results.
+"""Faster generated code for three of the conditioning network's hot loops, same results.
 
 - :class:`ThresholdCodeObject` compiles a thresholder from ``flysim/templates/threshold.cpp``:
   the threshold test runs first over blocks of 64 neurons without writing anything (so gcc
@@ -33,16 +33,16 @@ class ThresholdCodeObject(CPPStandaloneCodeObject):
     templater = CPPStandaloneCodeObject.templater.derive("flysim")
 
 
-#: Functions whose value changes from one call to the next: a threshold that calls one would
-#: draw different numbers when the blocked template evaluates it twice.
-_RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
-
-
 def fast_threshold_ok(threshold: str) -> bool:
-    """Whether ``threshold`` can be tested twice with the same result (no random numbers)."""
+    """Whether ``threshold`` can be tested twice with the same result: it calls no function
+    whose value changes from one call to the next (brian2's ``stateless=False``: random numbers),
+    which the blocked template would draw twice."""
     from brian2.utils.stringtools import get_identifiers
 
-    return not set(get_identifiers(threshold)) & set(_RANDOM_FUNCTIONS)
+    functions = {**DEFAULT_FUNCTIONS, "orn_poisson": orn_poisson}
+    return all(
+        functions[name].stateless for name in get_identifiers(threshold) if name in functions
+    )
 
 
 _PLASTIC_WEIGHT_CPP = """

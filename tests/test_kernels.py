@@ -131,3 +131,4 @@ def test_a_random_threshold_keeps_brian2s_template():
 
     assert fast_threshold_ok("v > V_T and t > ref_until")
     assert not fast_threshold_ok("v > V_T or rand() < p_spont")
+    assert not fast_threshold_ok("orn_poisson(lam, column) > 0")

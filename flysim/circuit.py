@@ -106,7 +106,7 @@ _HERE = Path(__file__).parent
 _CODE_HASH = hashlib.sha256(
     b"".join(
         path.read_bytes()
-        for path in [Path(__file__), _HERE / "kernels.py", *sorted(_HERE.glob("templates/*.cpp"))]
+        for path in [Path(__file__), _HERE / "kernels.py", *sorted(_HERE.glob("templates/*"))]
     )
 ).hexdigest()[:16]
 

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ MANIFEST = "flysim_manifest.json"
 #: gcc flags of every build; -march=native: the binary is built and run on the same machine
 #: (the cache is per host).
 COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
+#: Read after brian2's makefile: a precompiled header and -O1 for the set-up file (build.mk).
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _COMPILATIONS = 0
 #: Structure keys this process has asked for, in order: scans record them per point, because
 #: an experiment's result need not carry the keys of the circuits it ran.
@@ -85,18 +88,40 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
     from brian2 import device, set_device
 
     set_device("cpp_standalone", build_on_run=False, directory=None)
-    brian2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
     try:
         network, handles = build_network(params, structure)
         network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)
-        device.build(directory=str(directory), compile=True, run=False, with_output=False)
+        device.build(directory=str(directory), compile=False, run=False, with_output=False)
         description = _describe(network, handles)
     finally:
         device.reinit()
         device.activate()
         set_device("runtime")
+    _make(directory)
     return description
+
+
+def _make(directory: Path) -> None:
+    """Compile brian2's generated project with its makefile plus flysim's ``build.mk``."""
+    shutil.copyfile(_TEMPLATES / "pch.h", directory / "flysim_pch.h")
+    jobs = f"-j{max(2, os.cpu_count() or 1)}"
+    command = [
+        "make",
+        jobs,
+        "-o",
+        "make.deps",
+        "-f",
+        "makefile",
+        "-f",
+        str(_TEMPLATES / "build.mk"),
+    ]
+    proc = subprocess.run(command, cwd=directory, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(
+            f"compiling the circuit failed (make exit {proc.returncode}): " + " | ".join(tail)
+        )
 
 
 def compile_structure(params: CircuitParams, structure: Structure) -> Path:

@@ -33,7 +33,6 @@ from brian2 import (
     TimedArray,
     amp,
     device,
-    linked_var,
     ms,
     nS,
     second,
@@ -41,7 +40,13 @@ from brian2 import (
 )
 from brian2.equations.equations import SingleEquation
 
-from .kernels import ThresholdCodeObject, fast_threshold_ok, orn_poisson, plastic_weight
+from .kernels import (
+    ThresholdCodeObject,
+    apl_broadcast,
+    fast_threshold_ok,
+    orn_poisson,
+    plastic_weight,
+)
 from .neurons import get_model, model_values
 from .params import CircuitParams
 
@@ -327,7 +332,7 @@ def build_network(params: CircuitParams, structure: Structure):
         extra_eqs="\n".join(
             [
                 "column : integer (constant)",  # slot * n_glomeruli + glomerulus
-                "g_ln = w_ln * orn_mean(t, slot) / Hz : siemens",
+                "g_ln : siemens",  # w_ln * orn_mean(t, slot), set with the ORN input below
                 _shared(
                     {
                         "w_ln": "siemens",
@@ -352,8 +357,11 @@ def build_network(params: CircuitParams, structure: Structure):
     glomerulus = np.tile(np.repeat(np.arange(s.n_glomeruli), s.pns_per_glomerulus), B)
     pn.column = pn.slot[:] * s.n_glomeruli + glomerulus
     # Each ORN spike adds w_orn; with poisson_on = 0 the drive is its mean, without fluctuations.
+    # The LN conductance is a variable set here, at the same time t, rather than a subexpression
+    # of the PN update: a TimedArray read there kept that loop from being vectorised.
     pn.namespace.update(orn_rate=orn_rate, orn_poisson=orn_poisson)
     pn.run_regularly(
+        "g_ln = w_ln * orn_mean(t, slot) / Hz\n"
         "g_exc += w_orn * (poisson_on * orn_poisson(n_orn * orn_rate(t, column) * dt, column)"
         " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
         dt=dt,
@@ -370,8 +378,7 @@ def build_network(params: CircuitParams, structure: Structure):
         extra_eqs="\n".join(
             [
                 claws,
-                "g_apl_out : siemens (linked)",
-                "g_apl : siemens",
+                "g_apl : siemens",  # the APL compartment's g_out, written by the APL
                 "I_noise : amp" if s.kc_current_noise else "",
                 _shared(
                     {
@@ -427,12 +434,15 @@ def build_network(params: CircuitParams, structure: Structure):
         order=-2,
     )
     apl.slot = np.repeat(np.arange(B), n_comp)
-    compartment = np.arange(B * s.n_kc) // (s.n_kc // n_comp)  # contiguous KC blocks
-    kc.g_apl_out = linked_var(apl, "g_out", index=compartment)
-    # The KC update reads a per-KC copy of the APL conductance: reading the linked variable (a
-    # gather) inside it would keep gcc from vectorising the KCs' loop. The copy runs after the
-    # APL's update (order -2) and before the KCs' (order 0), so the KCs see the same value.
-    kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1, name="kc_apl_inhibition")
+    block = s.n_kc // n_comp
+    compartment = np.arange(B * s.n_kc) // block  # contiguous KC blocks
+    # Each KC reads its own copy of its APL compartment's conductance (a read through a linked
+    # variable would keep gcc from vectorising the KCs' loop). The APL writes it into its block,
+    # after its own update (order -2) and before the KCs' (order 0), so they see the same value.
+    apl.namespace["broadcast"] = apl_broadcast(device.get_array_name(kc.variables["g_apl"]), block)
+    apl.run_regularly(
+        "g_out = broadcast(g_out, i)", when="groups", order=-1, name="kc_apl_inhibition"
+    )
 
     # --- MBONs and DANs (one DAN per MBON compartment) ---
     mbon = _population(

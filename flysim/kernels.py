@@ -1,4 +1,4 @@
-"""Faster generated code for three of the conditioning network's hot loops, same results.
+"""Faster generated code for the conditioning network's hot loops, same results.
 
 - :class:`ThresholdCodeObject` compiles a thresholder from ``flysim/templates/threshold.cpp``:
   the threshold test runs first over blocks of 64 neurons without writing anything (so gcc
@@ -13,18 +13,36 @@
   weight unchanged, without its ``exp()``, where the update is exactly zero: without recovery,
   at a synapse whose KC has not spiked (eligibility 0) or whose MBON has had no dopamine.
   That is most synapses at every step (sparse KCs, one punished MBON, mock-trained controls).
+- :func:`apl_broadcast` writes an APL compartment's conductance into its block of KCs, a fill
+  of contiguous memory, where the KCs' linked variable read it through an index array (a
+  gather of 8-byte indices for every KC at every step: an eighth of the network's time).
+- :func:`vectorisable_timestep` (during a build) gives brian2's ``timestep()`` a double result
+  of the same integer value: the int64 conversion it had has no AVX2 instruction, and kept the
+  loop of every neuron group with brian2's refractoriness (the PNs') scalar. With it and the
+  SIMD declaration of ``exp()`` in ``templates/pch.h`` (glibc's libmvec; brian2's -ffast-math
+  without -ffinite-math-only leaves ``exp`` undeclared as SIMD) the PN update is vectorised.
 
 The spikes are those of brian2's own code, bit for bit, and the KC -> MBON weights agree to
-rounding (brian2 vectorises the ``exp()`` it calls at every synapse, a SIMD exp that can differ in
-the last bit): ``tests/test_kernels.py``.
+rounding (a SIMD ``exp()`` can differ from the scalar one in the last bit):
+``tests/test_kernels.py``, ``benchmarks/same_outputs.py``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from brian2 import DEFAULT_FUNCTIONS, Function, Hz, second, siemens
+from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-__all__ = ["ThresholdCodeObject", "fast_threshold_ok", "orn_poisson", "plastic_weight"]
+__all__ = [
+    "ThresholdCodeObject",
+    "apl_broadcast",
+    "fast_threshold_ok",
+    "orn_poisson",
+    "plastic_weight",
+    "vectorisable_timestep",
+]
 
 
 class ThresholdCodeObject(CPPStandaloneCodeObject):
@@ -128,3 +146,54 @@ orn_poisson.implementations.add_implementation(
     name="orn_poisson",
     dependencies={"_poisson": DEFAULT_FUNCTIONS["poisson"], "_rand": DEFAULT_FUNCTIONS["rand"]},
 )
+
+
+def apl_broadcast(kc_array: str, block: int) -> Function:
+    """``broadcast(g, i)``: write ``g`` into KCs ``i * block ... (i + 1) * block - 1`` of the
+    device array ``kc_array`` (the KCs' ``g_apl``) and return ``g``, for the APL's
+    ``g_out = broadcast(g_out, i)``: KC block ``i`` is the one APL compartment ``i`` inhibits."""
+    code = f"""
+static inline double apl_broadcast(double g, int32_t i)
+{{
+    double* __restrict kcs = brian::{kc_array} + (size_t)i * {int(block)};
+    for (size_t k = 0; k < {int(block)}; k++)
+        kcs[k] = g;
+    return g;
+}}
+"""
+    function = Function(
+        _apl_broadcast_python,
+        arg_units=[siemens, 1],
+        arg_names=["g", "i"],
+        return_unit=siemens,
+        stateless=False,  # it writes the KCs' array: never skip or merge a call
+    )
+    function.implementations.add_implementation("cpp", code, name="apl_broadcast")
+    return function
+
+
+def _apl_broadcast_python(g, i):
+    raise NotImplementedError("apl_broadcast runs only in flysim's compiled (C++) network")
+
+
+_TIMESTEP_AS_DOUBLE = """
+static inline double _timestep(double t, double dt)
+{
+    // brian2's timestep(): the same integer (exact below 2**53 steps), as a double
+    return trunc((t + 1e-3*dt)/dt);
+}
+"""
+
+
+@contextmanager
+def vectorisable_timestep():
+    """brian2's ``timestep()`` with a double result while a network is generated (restored
+    after): ``not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt)`` then
+    compares doubles, which AVX2 vectorises, instead of converting every neuron's to int64."""
+    implementations = DEFAULT_FUNCTIONS["timestep"].implementations
+    original = implementations[CPPCodeGenerator]
+    implementations.add_implementation(CPPCodeGenerator, _TIMESTEP_AS_DOUBLE, name="_timestep")
+    try:
+        yield
+    finally:  # brian2 has no public way to put an implementation object back
+        implementations._implementations[CPPCodeGenerator] = original

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circuit import Structure, build_network
+from ..kernels import vectorisable_timestep
 from ..params import CircuitParams
 from .cache import cache_dir, file_lock
 
@@ -90,9 +91,10 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
     try:
-        network, handles = build_network(params, structure)
-        network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)
-        device.build(directory=str(directory), compile=False, run=False, with_output=False)
+        with vectorisable_timestep():
+            network, handles = build_network(params, structure)
+            network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)
+            device.build(directory=str(directory), compile=False, run=False, with_output=False)
         description = _describe(network, handles)
     finally:
         device.reinit()

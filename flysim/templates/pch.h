@@ -8,3 +8,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+// glibc declares exp() as having a SIMD version (libmvec) only under -ffast-math in full;
+// flysim keeps -fno-finite-math-only (NaN checks), so it declares it here: loops that call exp()
+// (the PNs' exponential-Euler update) can then be vectorised.
+extern "C" double exp(double) throw() __attribute__((__simd__("notinbranch")));

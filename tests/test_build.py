@@ -64,11 +64,29 @@ def test_objects_file_is_compiled_at_O1_the_rest_as_asked(build_dir):
     assert " -O3 " in stateupdater[0] and "-include flysim_pch.h" in stateupdater[0]
 
 
-def test_a_failing_compile_is_one_clear_line(build_dir, tmp_path):
-    broken = tmp_path / "broken"
-    shutil.copytree(build_dir, broken)
-    for built in [*broken.rglob("*.o"), broken / "main", broken / "flysim_pch.h.gch"]:
+def _fresh_copy(build_dir, path):
+    shutil.copytree(build_dir, path)
+    for built in [*path.rglob("*.o"), path / "main", path / "flysim_pch.h.gch"]:
         built.unlink()
+    return path
+
+
+def test_a_failing_faster_build_falls_back_to_brian2s_makefile(build_dir, tmp_path, monkeypatch):
+    from flysim.engine import build
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    shutil.copyfile(build._TEMPLATES / "pch.h", templates / "pch.h")
+    (templates / "build.mk").write_text("$(error as an old make or another compiler might)\n")
+    monkeypatch.setattr(build, "_TEMPLATES", templates)
+    copy = _fresh_copy(build_dir, tmp_path / "copy")
+    _make(copy)
+    assert (copy / "main").is_file() and (copy / "make.deps").is_file()  # brian2's own make
+    assert not (copy / "flysim_pch.h.gch").exists()
+
+
+def test_a_failing_compile_is_one_clear_line(build_dir, tmp_path):
+    broken = _fresh_copy(build_dir, tmp_path / "broken")
     (broken / "code_objects" / "kc_stateupdater_codeobject.cpp").write_text("not C++ at all\n")
     with pytest.raises(RuntimeError, match=r"^compiling the circuit failed \(make exit \d+\): "):
         _make(broken)

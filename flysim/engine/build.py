@@ -105,20 +105,19 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
 
 
 def _make(directory: Path) -> None:
-    """Compile brian2's generated project with its makefile plus flysim's ``build.mk``."""
+    """Compile brian2's generated project with its makefile plus flysim's ``build.mk``; if that
+    fails (an old GNU make, a compiler without gcc's precompiled headers), with brian2's makefile
+    alone, as brian2 would have."""
     shutil.copyfile(_TEMPLATES / "pch.h", directory / "flysim_pch.h")
     jobs = f"-j{max(2, os.cpu_count() or 1)}"
-    command = [
-        "make",
-        jobs,
-        "-o",
-        "make.deps",
-        "-f",
-        "makefile",
-        "-f",
-        str(_TEMPLATES / "build.mk"),
-    ]
-    proc = subprocess.run(command, cwd=directory, capture_output=True, text=True)
+    fast = ["make", jobs, "-o", "make.deps", "-f", "makefile", "-f", str(_TEMPLATES / "build.mk")]
+    proc = subprocess.run(fast, cwd=directory, capture_output=True, text=True)
+    if proc.returncode == 0:
+        return
+    _log.warning("flysim's faster build failed; compiling with brian2's makefile alone")
+    for built in [*directory.rglob("*.o"), *directory.glob("*.gch"), directory / "main"]:
+        built.unlink(missing_ok=True)
+    proc = subprocess.run(["make", jobs], cwd=directory, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise RuntimeError(

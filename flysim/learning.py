@@ -133,7 +133,7 @@ def conditioning(
     wiring = [draw_claws(params, s)[1] for s in flies]
     n_stim, n_columns = circuit.timed_arrays["orn_rate"]["shape"]
     bins_per_presentation = int(round(present / float(proto.stimulus_dt)))
-    response = np.full((len(flies), len(pair_index), 2, n_trials, 4, n_mbon), np.nan)
+    response = np.full((len(flies), len(pair_index), 2, n_trials, len(PHASES), n_mbon), np.nan)
     weight_change = np.zeros((len(flies), len(pair_index), n_trials))
     counted = {"kc": n_kc, "pn": n_pn} if kc_counts else {}
     window_counts = {
@@ -146,7 +146,7 @@ def conditioning(
             k * present + float(proto.baseline),
             k * present + float(proto.baseline + proto.odor_duration),
         )
-        for k in range(4)
+        for k in range(len(PHASES))
     ]
 
     chunks = [units[i : i + per_run] for i in range(0, len(units), per_run)]
@@ -165,9 +165,13 @@ def conditioning(
         )
         rates = np.zeros((n_stim, n_columns))
         means = np.zeros((n_stim, B))
-        for k in range(4):
+        for k in range(len(PHASES)):
             odor_of = [
-                (Slot(u[0], pair_index[u[1]][k % 2], 4 * u[2] + k) if u else Slot(0, -1, 0))
+                (
+                    Slot(u[0], pair_index[u[1]][k % 2], len(PHASES) * u[2] + k)
+                    if u
+                    else Slot(0, -1, 0)
+                )
                 for u, _ in slots
             ]
             r, m = orn_drive(odors, params, noise, odor_of, bins_per_presentation + 1, flies)

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from flysim import simulate
-from flysim.engine.build import _make, structure_keys_used
+from flysim.engine.build import _TEMPLATES, _make, structure_keys_used
 from flysim.engine.cache import cache_dir
 
 
@@ -52,7 +52,17 @@ def test_code_objects_use_the_precompiled_header(build_dir):
 
 def test_objects_file_is_compiled_at_O1_the_rest_as_asked(build_dir):
     commands = subprocess.run(
-        ["make", "-n", "-B", "-o", "make.deps", "-f", "makefile", "-f", str(_build_mk())],
+        [
+            "make",
+            "-n",
+            "-B",
+            "-o",
+            "make.deps",
+            "-f",
+            "makefile",
+            "-f",
+            str(_TEMPLATES / "build.mk"),
+        ],
         cwd=build_dir,
         capture_output=True,
         text=True,
@@ -76,7 +86,7 @@ def test_a_failing_faster_build_falls_back_to_brian2s_makefile(build_dir, tmp_pa
 
     templates = tmp_path / "templates"
     templates.mkdir()
-    shutil.copyfile(build._TEMPLATES / "pch.h", templates / "pch.h")
+    shutil.copyfile(_TEMPLATES / "pch.h", templates / "pch.h")
     (templates / "build.mk").write_text("$(error as an old make or another compiler might)\n")
     monkeypatch.setattr(build, "_TEMPLATES", templates)
     copy = _fresh_copy(build_dir, tmp_path / "copy")
@@ -90,9 +100,3 @@ def test_a_failing_compile_is_one_clear_line(build_dir, tmp_path):
     (broken / "code_objects" / "kc_stateupdater_codeobject.cpp").write_text("not C++ at all\n")
     with pytest.raises(RuntimeError, match=r"^compiling the circuit failed \(make exit \d+\): "):
         _make(broken)
-
-
-def _build_mk():
-    from flysim.engine import build
-
-    return build._TEMPLATES / "build.mk"

@@ -46,108 +46,108 @@ def _run(directory, kernels: bool) -> dict:
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
     timestep = vectorisable_timestep() if kernels else contextlib.nullcontext()
     try:
-        timestep.__enter__()
-        brian2.seed(11)
-        equations = "dv/dt = -v / (10*ms) : 1\nlam : 1 (constant)\ncolumn : integer (constant)"
-        groups = [
-            NeuronGroup(
+        with timestep:
+            brian2.seed(11)
+            equations = "dv/dt = -v / (10*ms) : 1\nlam : 1 (constant)\ncolumn : integer (constant)"
+            groups = [
+                NeuronGroup(
+                    N,
+                    equations,
+                    threshold="v > 1",
+                    reset="v = 0",
+                    refractory=2 * ms,
+                    method="exact",
+                    name="with_refractory",
+                ),
+                NeuronGroup(
+                    N,
+                    equations,
+                    threshold="v > 1",
+                    reset="v = 0",
+                    method="exact",
+                    name="without_refractory",
+                ),
+            ]
+            draw = "orn_poisson(lam, column)" if kernels else "poisson(lam)"
+            for group in groups:
+                group.lam = np.tile([0.0, 0.03, 0.3, 1.2, 12.0], N // 5)
+                group.column = np.arange(N) // 3
+                group.run_regularly(f"v += 0.2 * {draw}", when="start")
+                group.namespace["orn_poisson"] = orn_poisson
+                if kernels:
+                    group.thresholder["spike"].codeobj_class = ThresholdCodeObject
+            conductance = NeuronGroup(
                 N,
-                equations,
+                """dv/dt = (g * (1.5 - v) - v) / (10*ms) : 1 (unless refractory)
+                dg/dt = -g / (5*ms) : 1
+                lam : 1 (constant)
+                column : integer (constant)""",
                 threshold="v > 1",
                 reset="v = 0",
                 refractory=2 * ms,
-                method="exact",
-                name="with_refractory",
-            ),
-            NeuronGroup(
+                method="exponential_euler",
+                name="conductance",
+            )
+            conductance.lam, conductance.column = groups[0].lam[:], groups[0].column[:]
+            conductance.namespace["orn_poisson"] = orn_poisson
+            conductance.run_regularly(f"g += 0.1 * {draw}", when="start")
+            apl = NeuronGroup(3, "dg_out/dt = -g_out / (5*ms) : siemens", name="apl")
+            apl.run_regularly("g_out += 0.05 * nS * poisson(0.5)", when="start")
+            kc = NeuronGroup(
                 N,
-                equations,
+                """dv/dt = (3 - v - g_apl / nS * v) / (10*ms) : 1
+                g_apl : siemens"""
+                + ("" if kernels else "\ng_apl_out : siemens (linked)"),
                 threshold="v > 1",
                 reset="v = 0",
-                method="exact",
-                name="without_refractory",
-            ),
-        ]
-        draw = "orn_poisson(lam, column)" if kernels else "poisson(lam)"
-        for group in groups:
-            group.lam = np.tile([0.0, 0.03, 0.3, 1.2, 12.0], N // 5)
-            group.column = np.arange(N) // 3
-            group.run_regularly(f"v += 0.2 * {draw}", when="start")
-            group.namespace["orn_poisson"] = orn_poisson
+                method="euler",
+                name="kc",
+            )
             if kernels:
-                group.thresholder["spike"].codeobj_class = ThresholdCodeObject
-        conductance = NeuronGroup(
-            N,
-            """dv/dt = (g * (1.5 - v) - v) / (10*ms) : 1 (unless refractory)
-            dg/dt = -g / (5*ms) : 1
-            lam : 1 (constant)
-            column : integer (constant)""",
-            threshold="v > 1",
-            reset="v = 0",
-            refractory=2 * ms,
-            method="exponential_euler",
-            name="conductance",
-        )
-        conductance.lam, conductance.column = groups[0].lam[:], groups[0].column[:]
-        conductance.namespace["orn_poisson"] = orn_poisson
-        conductance.run_regularly(f"g += 0.1 * {draw}", when="start")
-        apl = NeuronGroup(3, "dg_out/dt = -g_out / (5*ms) : siemens", name="apl")
-        apl.run_regularly("g_out += 0.05 * nS * poisson(0.5)", when="start")
-        kc = NeuronGroup(
-            N,
-            """dv/dt = (3 - v - g_apl / nS * v) / (10*ms) : 1
-            g_apl : siemens"""
-            + ("" if kernels else "\ng_apl_out : siemens (linked)"),
-            threshold="v > 1",
-            reset="v = 0",
-            method="euler",
-            name="kc",
-        )
-        if kernels:
-            apl.namespace["broadcast"] = apl_broadcast(
-                device.get_array_name(kc.variables["g_apl"]), N // 3
+                apl.namespace["broadcast"] = apl_broadcast(
+                    device.get_array_name(kc.variables["g_apl"]), N // 3
+                )
+                apl.run_regularly("g_out = broadcast(g_out, i)", when="groups", order=-1)
+            else:
+                kc.g_apl_out = brian2.linked_var(apl, "g_out", index=np.arange(N) // (N // 3))
+                kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1)
+            groups += [conductance, kc]
+            mbon = NeuronGroup(2, "ddopamine/dt = -dopamine / (100*ms) : 1", name="mbon")
+            dan = PoissonGroup(1, 50 * brian2.Hz, name="dan")
+            dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1")
+            dan_mbon.connect(j="0")  # MBON 1 never gets dopamine
+            plastic = Synapses(
+                groups[1],
+                mbon,
+                """w : siemens
+                deligibility/dt = -eligibility / (1*second) : 1 (event-driven)""",
+                on_pre="eligibility += 1",
+                name="plastic",
             )
-            apl.run_regularly("g_out = broadcast(g_out, i)", when="groups", order=-1)
-        else:
-            kc.g_apl_out = brian2.linked_var(apl, "g_out", index=np.arange(N) // (N // 3))
-            kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1)
-        groups += [conductance, kc]
-        mbon = NeuronGroup(2, "ddopamine/dt = -dopamine / (100*ms) : 1", name="mbon")
-        dan = PoissonGroup(1, 50 * brian2.Hz, name="dan")
-        dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1")
-        dan_mbon.connect(j="0")  # MBON 1 never gets dopamine
-        plastic = Synapses(
-            groups[1],
-            mbon,
-            """w : siemens
-            deligibility/dt = -eligibility / (1*second) : 1 (event-driven)""",
-            on_pre="eligibility += 1",
-            name="plastic",
-        )
-        plastic.connect()
-        plastic.w = 5 * nS
-        if kernels:
-            plastic.namespace["plastic_weight"] = plastic_weight
-            update = (
-                "w = plastic_weight(w, 5*nS, eligibility, t - lastupdate, 1*second, dopamine_post,"
-                " 0.5 / second, 0 * Hz, 0.001 * second)"
+            plastic.connect()
+            plastic.w = 5 * nS
+            if kernels:
+                plastic.namespace["plastic_weight"] = plastic_weight
+                update = (
+                    "w = plastic_weight(w, 5*nS, eligibility, t - lastupdate, 1*second,"
+                    " dopamine_post, 0.5 / second, 0 * Hz, 0.001 * second)"
+                )
+            else:
+                update = (
+                    "w = clip(w + (0 * Hz * (5*nS - w) - 0.5 * 5*nS * eligibility"
+                    " * exp(-(t - lastupdate) / (1*second)) * dopamine_post / second)"
+                    " * 0.001 * second, 0 * nS, 2 * 5*nS)"
+                )
+            plastic.run_regularly(update, dt=1 * ms)
+            monitors = [SpikeMonitor(g) for g in groups]
+            Network(*groups, apl, mbon, dan, dan_mbon, plastic, *monitors).run(300 * ms)
+            # brian2 generates (with flysim's timestep() for the kernels); brian2's make runs here
+            device.build(
+                directory=str(directory), compile=not kernels, run=not kernels, with_output=False
             )
-        else:
-            update = (
-                "w = clip(w + (0 * Hz * (5*nS - w) - 0.5 * 5*nS * eligibility"
-                " * exp(-(t - lastupdate) / (1*second)) * dopamine_post / second)"
-                " * 0.001 * second, 0 * nS, 2 * 5*nS)"
-            )
-        plastic.run_regularly(update, dt=1 * ms)
-        monitors = [SpikeMonitor(g) for g in groups]
-        Network(*groups, apl, mbon, dan, dan_mbon, plastic, *monitors).run(300 * ms)
         if kernels:  # flysim's build: its makefile additions, the precompiled header
-            device.build(directory=str(directory), compile=False, run=False)
-            timestep.__exit__(None, None, None)
             _make(directory)
             device.run(str(directory), "results", with_output=False, run_args=None)
-        else:
-            device.build(directory=str(directory), compile=True, run=True, with_output=False)
         out = {f"i{k}": np.array(m.i[:]) for k, m in enumerate(monitors)}
         out.update({f"t{k}": np.array(m.t[:] / second) for k, m in enumerate(monitors)})
         out["w"] = np.array(plastic.w[:] / nS)
@@ -155,7 +155,6 @@ def _run(directory, kernels: bool) -> dict:
         out["conductance_v"] = np.array(conductance.v[:])
         out["kc_v"], out["kc_g_apl"] = np.array(kc.v[:]), np.array(kc.g_apl[:])
     finally:
-        timestep.__exit__(None, None, None)
         device.reinit()
         device.activate()
         set_device("runtime")

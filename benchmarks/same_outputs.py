@@ -5,10 +5,10 @@ the adult circuit, then compare two such files array by array.
     python benchmarks/same_outputs.py save after.npz    # on the new code
     python benchmarks/same_outputs.py compare before.npz after.npz
 
-The runs: conditioning of 4 odor pairs with KC/PN window counts (16 trained slots; and 2 flies x
-2 trials with mock-trained controls) and ``simulate`` of 8 odors x 2 trials with spike trains,
-25 Hz input-pattern noise. ``compare`` prints each array that differs with its largest
-difference and exits 1 if any does.
+The runs: conditioning of 4 odor pairs with KC/PN window counts (16 trained slots, with LI and
+SFA and with neither; and 2 flies x 2 trials with mock-trained controls) and ``simulate`` of 8
+odors x 2 trials with spike trains, 25 Hz input-pattern noise. ``compare`` prints each array
+that differs with its largest difference and exits 1 if any does.
 """
 
 from __future__ import annotations
@@ -30,15 +30,21 @@ def save(path: str) -> None:
     pairs = similar_pairs(4, 0.8, n_glomeruli=n_glomeruli, seed=0)
     noise = flysim.Noise(input_sigma=25.0, seed=3)
     arrays = {}
-    for controls, trials, flies in ((False, 4, 0), (True, 2, [0, 1])):
+    # LI+SFA (the preset's default) with and without controls, and neither mechanism (no APL)
+    none = flysim.with_overrides(params, {"li.enabled": False, "sfa.enabled": False})
+    for label, circuit, controls, trials, flies in (
+        ("", params, False, 4, 0),
+        ("", params, True, 2, [0, 1]),
+        ("none_", none, False, 4, 0),
+    ):
         start = time.perf_counter()
         ds = conditioning(
-            params, pairs, n_trials=trials, noise=noise, seed=flies, controls=controls,
+            circuit, pairs, n_trials=trials, noise=noise, seed=flies, controls=controls,
             kc_counts=True,
         )  # fmt: skip
-        print(f"conditioning (controls={controls}): {time.perf_counter() - start:.1f} s")
+        print(f"conditioning ({label}controls={controls}): {time.perf_counter() - start:.1f} s")
         for name in ("mbon_response", "kc_mbon_weight_change", "kc_spike_count", "pn_spike_count"):
-            arrays[f"conditioning_{controls}_{name}"] = ds[name].values
+            arrays[f"conditioning_{label}{controls}_{name}"] = ds[name].values
     panel = synthetic_panel(8, n_glomeruli=n_glomeruli, seed=1)
     start = time.perf_counter()
     ds = flysim.simulate(params, panel, n_trials=2, noise=noise, seed=0, record_spikes=True)

@@ -44,8 +44,8 @@ from .kernels import (
     ThresholdCodeObject,
     apl_broadcast,
     fast_threshold_ok,
+    kc_mbon_plasticity,
     orn_poisson,
-    plastic_weight,
 )
 from .neurons import get_model, model_values
 from .params import CircuitParams
@@ -515,12 +515,13 @@ def build_network(params: CircuitParams, structure: Structure):
     if s.plastic:
         # Three-factor rule: dw/dt = -eta * e(t) * D(t) * w0 + r * (w0 - w), clipped at 0, with e
         # the KC's eligibility trace (decayed to now) and D the compartment's dopamine trace.
-        # (flysim.kernels.plastic_weight skips the synapses where this is exactly no change.)
-        kc_mbon.namespace["plastic_weight"] = plastic_weight
-        kc_mbon.run_regularly(
-            "w = plastic_weight(w, w_kc_mbon_post, eligibility, t - lastupdate, tau_eligibility,"
-            " dopamine_post, learning_rate / second, recovery_rate,"
-            f" {float(LEARNING_DT / second)!r} * second)",
+        # It runs per MBON (flysim.kernels.kc_mbon_plasticity: an MBON without dopamine has no
+        # change at all), over the synapses in the order made above.
+        mbon.namespace["plasticity"] = kc_mbon_plasticity(
+            kc_mbon, s.n_kc, s.n_mbon, float(LEARNING_DT / second)
+        )
+        mbon.run_regularly(
+            "dopamine = plasticity(dopamine, i, w_kc_mbon, t)",
             dt=LEARNING_DT,
             name="kc_mbon_plasticity",
         )

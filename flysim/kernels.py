@@ -13,6 +13,10 @@
   weight unchanged, without its ``exp()``, where the update is exactly zero: without recovery,
   at a synapse whose KC has not spiked (eligibility 0) or whose MBON has had no dopamine.
   That is most synapses at every step (sparse KCs, one punished MBON, mock-trained controls).
+- :func:`kc_mbon_plasticity` runs that update per MBON: an MBON without dopamine (the
+  unpunished one, the mock-trained slots) is skipped whole, the others' synapses are found by
+  their order instead of an index array. The update over all synapses was a fifth of the
+  conditioning network's time, a twentieth after.
 - :func:`apl_broadcast` writes an APL compartment's conductance into its block of KCs, a fill
   of contiguous memory, where the KCs' linked variable read it through an index array (a
   gather of 8-byte indices for every KC at every step: an eighth of the network's time).
@@ -39,6 +43,7 @@ __all__ = [
     "ThresholdCodeObject",
     "apl_broadcast",
     "fast_threshold_ok",
+    "kc_mbon_plasticity",
     "orn_poisson",
     "plastic_weight",
     "vectorisable_timestep",
@@ -93,6 +98,64 @@ plastic_weight = Function(
     arg_names=["w", "w0", "eligibility", "age", "tau", "dopamine", "eta", "recovery", "step"],
 )
 plastic_weight.implementations.add_implementation("cpp", _PLASTIC_WEIGHT_CPP, name="plastic_weight")
+
+
+def kc_mbon_plasticity(synapses, n_kc: int, n_mbon: int, step: float) -> Function:
+    """``plasticity(dopamine, i, w0, t)``: apply :data:`plastic_weight` to every KC -> MBON
+    synapse onto MBON ``i`` and return ``dopamine``, for the MBONs'
+    ``dopamine = plasticity(dopamine, i, w_kc_mbon, t)`` every ``step`` seconds.
+
+    The same update as a run of ``w = plastic_weight(...)`` over all synapses, but an MBON
+    whose dopamine is exactly 0 (without recovery) is skipped whole, and the others' synapses
+    are found from flysim.circuit's order, synapse (kc, m) of slot b at (b n_kc + kc) n_mbon + m,
+    instead of through an index array. ``synapses``: the KC -> MBON Synapses, with ``w``,
+    ``eligibility``, ``lastupdate`` and shared ``tau_eligibility``, ``learning_rate``,
+    ``recovery_rate``."""
+    from brian2 import device
+
+    variables = synapses.variables
+    a = {
+        name: "brian::" + device.get_array_name(variables[name], access_data=False)
+        for name in ("w", "eligibility", "lastupdate")  # std::vector (dynamic arrays)
+    } | {
+        name: "brian::" + device.get_array_name(variables[name])
+        for name in ("tau_eligibility", "learning_rate", "recovery_rate")
+    }
+    n_kc, n_mbon = int(n_kc), int(n_mbon)
+    code = f"""
+static inline double kc_mbon_plasticity(double dopamine, int32_t i, double w0, double t)
+{{
+    const double recovery = {a["recovery_rate"]}[0];
+    if (recovery == 0.0 && dopamine == 0.0)
+        return dopamine;  // exactly no change at any synapse onto MBON i
+    const double tau = {a["tau_eligibility"]}[0], eta = {a["learning_rate"]}[0];
+    double* __restrict w = {a["w"]}.data();
+    const double* __restrict eligibility = {a["eligibility"]}.data();
+    const double* __restrict lastupdate = {a["lastupdate"]}.data();
+    const size_t slot = i / {n_mbon}, m = i % {n_mbon};
+    for (size_t k = 0; k < {n_kc}; k++) {{
+        const size_t s = (slot * {n_kc} + k) * {n_mbon} + m;
+        w[s] = plastic_weight(w[s], w0, eligibility[s], t - lastupdate[s], tau, dopamine, eta,
+                              recovery, {float(step)!r});
+    }}
+    return dopamine;
+}}
+"""
+    function = Function(
+        _kc_mbon_plasticity_python,
+        arg_units=[1, 1, siemens, second],
+        arg_names=["dopamine", "i", "w0", "t"],
+        return_unit=1,
+        stateless=False,  # it writes the synapses' weights: never skip or merge a call
+    )
+    function.implementations.add_implementation(
+        "cpp", code, name="kc_mbon_plasticity", dependencies={"plastic_weight": plastic_weight}
+    )
+    return function
+
+
+def _kc_mbon_plasticity_python(dopamine, i, w0, t):
+    raise NotImplementedError("kc_mbon_plasticity runs only in flysim's compiled (C++) network")
 
 
 _ORN_POISSON_CPP = """

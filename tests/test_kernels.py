@@ -7,7 +7,8 @@ column), a thresholder with brian2's refractoriness and one without, 150 neurons
 multiple of the 64-neuron blocks), a conductance-driven group with brian2's refractoriness and
 an ``exp()`` per neuron (exponential Euler, like the PNs), KCs inhibited by three APL
 compartments (a linked variable and a copy, or ``apl_broadcast``), and plastic synapses onto two
-MBON-like neurons of which only one receives dopamine.
+MBON-like neurons of which only one receives dopamine (brian2's update of every synapse, or
+``kc_mbon_plasticity`` per MBON).
 """
 
 import contextlib
@@ -37,8 +38,8 @@ def _run(directory, kernels: bool) -> dict:
     from flysim.kernels import (
         ThresholdCodeObject,
         apl_broadcast,
+        kc_mbon_plasticity,
         orn_poisson,
-        plastic_weight,
         vectorisable_timestep,
     )
 
@@ -112,7 +113,12 @@ def _run(directory, kernels: bool) -> dict:
                 kc.g_apl_out = brian2.linked_var(apl, "g_out", index=np.arange(N) // (N // 3))
                 kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1)
             groups += [conductance, kc]
-            mbon = NeuronGroup(2, "ddopamine/dt = -dopamine / (100*ms) : 1", name="mbon")
+            mbon = NeuronGroup(
+                2,
+                "ddopamine/dt = -dopamine / (100*ms) : 1"
+                + ("\nw0 : siemens (shared, constant)" if kernels else ""),
+                name="mbon",
+            )
             dan = PoissonGroup(1, 50 * brian2.Hz, name="dan")
             dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1")
             dan_mbon.connect(j="0")  # MBON 1 never gets dopamine
@@ -120,25 +126,36 @@ def _run(directory, kernels: bool) -> dict:
                 groups[1],
                 mbon,
                 """w : siemens
-                deligibility/dt = -eligibility / (1*second) : 1 (event-driven)""",
+                deligibility/dt = -eligibility / (1*second) : 1 (event-driven)"""
+                + (
+                    """
+                tau_eligibility : second (shared, constant)
+                learning_rate : 1 (shared, constant)
+                recovery_rate : hertz (shared, constant)"""
+                    if kernels
+                    else ""
+                ),
                 on_pre="eligibility += 1",
                 name="plastic",
             )
-            plastic.connect()
+            plastic.connect()  # synapse (k, m) at k * 2 + m: the order kc_mbon_plasticity takes
             plastic.w = 5 * nS
             if kernels:
-                plastic.namespace["plastic_weight"] = plastic_weight
-                update = (
-                    "w = plastic_weight(w, 5*nS, eligibility, t - lastupdate, 1*second,"
-                    " dopamine_post, 0.5 / second, 0 * Hz, 0.001 * second)"
+                plastic.tau_eligibility, plastic.learning_rate = 1 * second, 0.5
+                plastic.recovery_rate = 0 * brian2.Hz
+                mbon.namespace["plasticity"] = kc_mbon_plasticity(plastic, N, 2, 0.001)
+                mbon.w0 = 5 * nS
+                mbon.run_regularly(
+                    "dopamine = plasticity(dopamine, i, w0, t)", dt=1 * ms, name="plastic_update"
                 )
             else:
-                update = (
+                plastic.run_regularly(
                     "w = clip(w + (0 * Hz * (5*nS - w) - 0.5 * 5*nS * eligibility"
                     " * exp(-(t - lastupdate) / (1*second)) * dopamine_post / second)"
-                    " * 0.001 * second, 0 * nS, 2 * 5*nS)"
+                    " * 0.001 * second, 0 * nS, 2 * 5*nS)",
+                    dt=1 * ms,
+                    name="plastic_update",
                 )
-            plastic.run_regularly(update, dt=1 * ms)
             monitors = [SpikeMonitor(g) for g in groups]
             Network(*groups, apl, mbon, dan, dan_mbon, plastic, *monitors).run(300 * ms)
             # brian2 generates (with flysim's timestep() for the kernels); brian2's make runs here
@@ -197,7 +214,7 @@ def test_vectorisable_timestep_is_undone_after_the_build():
     assert implementations[CPPCodeGenerator] is before
 
 
-def test_plastic_weight_equals_brian2s_update(runs):
+def test_kc_mbon_plasticity_equals_brian2s_update(runs):
     brian, flysim = runs[False], runs[True]
     np.testing.assert_allclose(flysim["w"], brian["w"], rtol=1e-12, atol=0)
     punished = brian["post"] == 0

@@ -33,7 +33,7 @@ from .simulation import _versions, claw_values, prepare
 from .stimulus import Slot, orn_drive
 from .wiring import draw_claws
 
-__all__ = ["conditioning", "PHASES", "APPROACH_MBON", "AVOID_MBON"]
+__all__ = ["conditioning", "conditioning_structure", "PHASES", "APPROACH_MBON", "AVOID_MBON"]
 
 PHASES = ("train_cs_plus", "train_cs_minus", "test_cs_plus", "test_cs_minus")
 APPROACH_MBON, AVOID_MBON = 0, 1
@@ -51,6 +51,19 @@ def _pairs_of(odors: OdorPanel, pairs):
         return [(index[a], index[b]) for a, b in pairs]
     except KeyError as error:
         raise ValueError(f"odor {error} of the pairs is not in the panel") from None
+
+
+def conditioning_structure(params: CircuitParams, noise: Noise, *, batch_size: int = 16):
+    """The structure of the plastic network that :func:`conditioning` runs for ``params``
+    (already adapted to the odor panel) and ``noise``; ``compile_structure`` builds it."""
+    return structure_of(
+        params,
+        batch=batch_size,
+        duration=len(PHASES) * params.protocol.duration,
+        plastic=True,
+        presentations=len(PHASES),
+        kc_current_noise=float(noise.kc_current_sigma) > 0,
+    )
 
 
 def conditioning(
@@ -101,15 +114,8 @@ def conditioning(
         raise ValueError("batch_size must be even (trained and control slots come in pairs)")
     proto = params.protocol
     present = float(proto.duration)
-    structure = structure_of(
-        params,
-        batch=batch_size,
-        duration=len(PHASES) * proto.duration,
-        plastic=True,
-        presentations=len(PHASES),
-        kc_current_noise=float(noise.kc_current_sigma) > 0,
-    )
     started = time.perf_counter()
+    structure = conditioning_structure(params, noise, batch_size=batch_size)
     circuit = CompiledCircuit(compile_structure(params, structure))
     values0 = parameter_values(
         params,

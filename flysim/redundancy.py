@@ -119,6 +119,25 @@ class PairDiscrimination:
     def __repr__(self):
         return f"PairDiscrimination({vars(self)})"
 
+    def _panel(self, params):
+        return similar_pairs(
+            self.n_pairs,
+            self.similarity,
+            n_glomeruli=params.network.n_glomeruli,
+            seed=self.odor_seed,
+        )
+
+    def prepare(self, params: CircuitParams, noise: Noise) -> None:
+        """Compile the conditioning network the points run (``flysim.scan`` calls this in its
+        own process while a local cluster's workers start; they then find it built)."""
+        from .engine import compile_structure
+        from .learning import conditioning_structure
+        from .simulation import prepare
+
+        if self.shared_trials or self.mbon_trials:
+            params = prepare(params, self._panel(params))[0]
+            compile_structure(params, conditioning_structure(params, noise))
+
     def _conditioning(self, params, panel, noise, seed, kc_counts=False):
         from .learning import conditioning
 
@@ -135,12 +154,7 @@ class PairDiscrimination:
     def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
         from .simulation import simulate
 
-        panel = similar_pairs(
-            self.n_pairs,
-            self.similarity,
-            n_glomeruli=params.network.n_glomeruli,
-            seed=self.odor_seed,
-        )
+        panel = self._panel(params)
         learned = None
         if self.shared_trials:
             learned = self._conditioning(params, panel, noise, seed, kc_counts=True)

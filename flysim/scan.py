@@ -21,7 +21,9 @@
   (``attrs["units"]``), plus ``fly`` (the wiring seeds).
 - **Experiment**: any picklable ``experiment(params, noise, seed) -> xarray.Dataset``. A
   ``describe()`` method (a JSON-able dict) says what the store records about it; otherwise its
-  qualified name and ``vars()`` are recorded. Built in: ``summary_experiment``.
+  qualified name and ``vars()`` are recorded. An optional ``prepare(params, noise)`` method
+  (e.g. compiling its network) is called in this process, for the first point, while a local
+  cluster's workers start. Built in: ``summary_experiment``.
 - **Store**: a directory (zarr, see ``flysim.scan_store``). Finished points are written as they
   arrive, each atomically, so an interrupted scan (even ``kill -9``) resumes by computing only
   the missing points; a grid extended with new values computes only the new points. A store made
@@ -51,6 +53,7 @@ Results do not depend on the number or kind of workers: every point is a pure fu
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import hashlib
@@ -59,6 +62,7 @@ import itertools
 import json
 import math
 import os
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -416,6 +420,23 @@ def _worker_env() -> dict:
     return {k: v for k, v in os.environ.items() if k.startswith("FLYSIM_")}
 
 
+def _prepare_in_background(experiment, params, noise) -> concurrent.futures.Future:
+    """Run ``experiment.prepare(params, noise)`` (if it has one: e.g. compile its network) in
+    a thread; its error, if any, is raised as one line by the future's ``result()``."""
+    done = concurrent.futures.Future()
+
+    def prepare():
+        try:
+            getattr(experiment, "prepare", lambda params, noise: None)(params, noise)
+        except Exception as error:
+            done.set_exception(ScanPointError(f"preparing the scan's experiment failed: {error}"))
+        else:
+            done.set_result(None)
+
+    threading.Thread(target=prepare, name="flysim-scan-prepare", daemon=True).start()
+    return done
+
+
 def _point_label(point: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in point["values"].items()) + f", fly={point['seed']}"
 
@@ -439,6 +460,8 @@ def _execute(tasks, store, experiment, workers, scheduler, retries, bar):
     elif scheduler is not None:
         client, owned = Client(scheduler), True
     else:
+        # The first point's network compiles here while the workers start; they find it built.
+        compiled = _prepare_in_background(experiment, *tasks[0][2:4])
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -448,6 +471,8 @@ def _execute(tasks, store, experiment, workers, scheduler, retries, bar):
         )
         client, owned = Client(cluster), True
     try:
+        if cluster is not None:
+            compiled.result()
         futures = {}
         for key, point, params, noise, seed in tasks:
             future = client.submit(

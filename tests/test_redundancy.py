@@ -77,6 +77,20 @@ def test_shared_trials_read_the_conditioning_tests(tiny):
     assert "shared_trials" not in PairDiscrimination(**config).describe()
 
 
+def test_prepare_compiles_the_network_a_point_runs(tiny):
+    """``prepare`` (run by a scan while its workers start) builds the structure the points use."""
+    from flysim import Noise
+    from flysim.engine.build import structure_keys_used
+
+    experiment = PairDiscrimination(n_pairs=2, n_trials=2, mbon_trials=2, shared_trials=True)
+    noise = Noise(seed=0, input_sigma=10.0)
+    before = len(structure_keys_used())
+    experiment.prepare(tiny, noise)
+    prepared = structure_keys_used()[before:]
+    experiment(tiny, noise, 0)
+    assert len(prepared) == 1 and set(structure_keys_used()[before + 1 :]) == set(prepared)
+
+
 def test_shared_trials_need_as_many_decoder_as_conditioning_trials():
     import pytest
 

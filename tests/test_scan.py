@@ -78,6 +78,20 @@ class FakeExperiment:
         )
 
 
+class Preparing(FakeExperiment):
+    """A FakeExperiment with a ``prepare`` that logs the process it runs in, or fails."""
+
+    def __init__(self, *, fail=False, **kwargs):
+        super().__init__(**kwargs)
+        self.fail = fail
+
+    def prepare(self, params, noise):
+        if self.fail:
+            raise ValueError("no compiler here")
+        with open(self.log, "a") as f:
+            f.write(f"prepare {os.getpid()} {float(params.li.strength)}\n")
+
+
 class Counting:
     """Wraps an experiment and logs its calls; described as the experiment it wraps."""
 
@@ -317,6 +331,22 @@ def test_two_workers_equal_serial(summary_run, tiny, tmp_path):
         progress=False,
     )
     xr.testing.assert_identical(parallel, serial)
+
+
+def test_a_local_cluster_prepares_the_first_point_here_and_a_failure_is_one_line(tiny, tmp_path):
+    log = tmp_path / "calls.log"
+    parallel = scan(
+        Preparing(log=log), tiny, FAKE_GRID, seeds=[0], store=None, workers=2, progress=False
+    )
+    prepared = [line.split() for line in log.read_text().splitlines() if line.startswith("prepare")]
+    assert prepared == [["prepare", str(os.getpid()), "0.5"]]  # once, in this process
+    serial = scan(FakeExperiment(), tiny, FAKE_GRID, seeds=[0], store=None, progress=False)
+    xr.testing.assert_identical(parallel, serial)
+    failing = Preparing(fail=True)
+    with pytest.raises(
+        ScanPointError, match="^preparing the scan's experiment failed: no compiler"
+    ):
+        scan(failing, tiny, FAKE_GRID, seeds=[0], workers=2, store=tmp_path / "s", progress=False)
 
 
 # -- the store with a cheap experiment -------------------------------------------------------------

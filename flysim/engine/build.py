@@ -24,7 +24,7 @@ MANIFEST = "flysim_manifest.json"
 #: gcc flags of every build; -march=native: the binary is built and run on the same machine
 #: (the cache is per host).
 COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
-#: Read after brian2's makefile: a precompiled header and -O1 for the set-up file (build.mk).
+#: Read after brian2's makefile: a precompiled header and -O0 for the set-up file (build.mk).
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _COMPILATIONS = 0
 #: Structure keys this process has asked for, in order: scans record them per point, because

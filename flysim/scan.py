@@ -420,6 +420,18 @@ def _worker_env() -> dict:
     return {k: v for k, v in os.environ.items() if k.startswith("FLYSIM_")}
 
 
+#: dask settings of the local cluster a scan starts. Its workers' statistical profiler (a stack
+#: sample every 10 ms), the scheduler's work stealing (every 100 ms; tasks are queued on the
+#: scheduler anyway) and its 20 ms event-loop tick took ~0.17 of a core from the simulations on
+#: a 2-core host, idle (0.02 without): dask's defaults are for clusters of many short tasks.
+_LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+
+
 def _prepare_in_background(experiment, params, noise) -> concurrent.futures.Future:
     """Run ``experiment.prepare(params, noise)`` (if it has one: e.g. compile its network) in
     a thread; its error, if any, is raised as one line by the future's ``result()``."""
@@ -452,6 +464,7 @@ def _execute(tasks, store, experiment, workers, scheduler, retries, bar):
             store.write(key, ds, point)
             bar.update()
         return
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -462,13 +475,14 @@ def _execute(tasks, store, experiment, workers, scheduler, retries, bar):
     else:
         # The first point's network compiles here while the workers start; they find it built.
         compiled = _prepare_in_background(experiment, *tasks[0][2:4])
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=_worker_env(),
-        )
+        with dask.config.set(_LOCAL_CLUSTER_CONFIG):  # the workers get a copy at start
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=_worker_env(),
+            )
         client, owned = Client(cluster), True
     try:
         if cluster is not None:

@@ -24,8 +24,8 @@ def _child_cpu() -> float:
 
 def main() -> None:
     from flysim import Noise, load_params, with_overrides
-    from flysim.demo import DEMO
-    from flysim.redundancy import CONDITIONS, PairDiscrimination
+    from flysim.demo import DEMO, demo_experiment
+    from flysim.redundancy import CONDITIONS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noise", type=float, nargs="+", default=DEMO["noise_levels"])
@@ -36,13 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     base = load_params(DEMO["preset"])
-    experiment = PairDiscrimination(
-        n_pairs=DEMO["n_pairs"],
-        n_trials=DEMO["mbon_trials"],
-        similarity=DEMO["similarity"],
-        mbon_trials=DEMO["mbon_trials"],
-        shared_trials=True,
-    )
+    experiment = demo_experiment()
     experiment.prepare(base, Noise())
     total_wall = total_cpu = 0.0
     for noise in args.noise:

@@ -24,7 +24,7 @@ from .redundancy import (
 )
 from .scan import normalize_grid
 
-__all__ = ["DEMO", "run_demo"]
+__all__ = ["DEMO", "demo_experiment", "run_demo"]
 
 #: The quick scale: adult circuit, pairs of similar odors (input correlation 0.8), the MBON
 #: choice after conditioning as the readout, a low noise level and the highest of the headline
@@ -41,6 +41,18 @@ DEMO = {
     "similarity": 0.8,
     "li_site": "apl",  # LI = APL feedback (the issue's default); "ln": antennal-lobe LNs instead
 }
+
+
+def demo_experiment(scale: dict | None = None) -> PairDiscrimination:
+    """The experiment of one demo point (``scale``: entries of :data:`DEMO` to replace)."""
+    scale = {**DEMO, **(scale or {})}
+    return PairDiscrimination(
+        n_pairs=scale["n_pairs"],
+        n_trials=scale["mbon_trials"],
+        similarity=scale["similarity"],
+        mbon_trials=scale["mbon_trials"],
+        shared_trials=True,
+    )
 
 
 def _figure(result: xr.Dataset, path: Path) -> None:
@@ -95,13 +107,7 @@ def run_demo(
     out = Path(out)
     params = load_params(scale["preset"])
     _check_scale(scale, params)
-    experiment = PairDiscrimination(
-        n_pairs=scale["n_pairs"],
-        n_trials=scale["mbon_trials"],
-        similarity=scale["similarity"],
-        mbon_trials=scale["mbon_trials"],
-        shared_trials=True,
-    )
+    experiment = demo_experiment(scale)
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
     print(
         f"flysim demo: LI ({LI_SITES[scale['li_site']]}) x SFA x noise on the {params.name} "

@@ -15,8 +15,8 @@
   That is most synapses at every step (sparse KCs, one punished MBON, mock-trained controls).
 - :func:`kc_mbon_plasticity` runs that update per MBON: an MBON without dopamine (the
   unpunished one, the mock-trained slots) is skipped whole, the others' synapses are found by
-  their order instead of an index array. The update over all synapses was a fifth of the
-  conditioning network's time, a twentieth after.
+  their order instead of an index array. The update over all synapses took 21-24 % of the
+  conditioning network's time, 7-8 % after.
 - :func:`apl_broadcast` writes an APL compartment's conductance into its block of KCs, a fill
   of contiguous memory, where the KCs' linked variable read it through an index array (a
   gather of 8-byte indices for every KC at every step: an eighth of the network's time).

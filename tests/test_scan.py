@@ -349,6 +349,34 @@ def test_a_local_cluster_prepares_the_first_point_here_and_a_failure_is_one_line
         scan(failing, tiny, FAKE_GRID, seeds=[0], workers=2, store=tmp_path / "s", progress=False)
 
 
+class WorkerSettings:
+    """Returns the dask settings of the process it runs in (a worker, on a cluster)."""
+
+    def describe(self):
+        return {"name": "worker-settings"}
+
+    def __call__(self, params, noise, seed):
+        import dask
+
+        return xr.Dataset(
+            {
+                "profiler": ((), int(dask.config.get("distributed.worker.profile.enabled"))),
+                "stealing": ((), int(dask.config.get("distributed.scheduler.work-stealing"))),
+            }
+        )
+
+
+def test_the_local_clusters_workers_run_without_profiler_and_stealing(tiny):
+    settings = scan(
+        WorkerSettings(), tiny, {"li.strength": [1.0]}, seeds=[0], store=None, workers=1,
+        progress=False,
+    )  # fmt: skip
+    assert int(settings.profiler) == 0 and int(settings.stealing) == 0
+    import dask
+
+    assert dask.config.get("distributed.worker.profile.enabled")  # this process: unchanged
+
+
 # -- the store with a cheap experiment -------------------------------------------------------------
 def test_fake_scan_extends_seeds_and_keeps_string_coords(tiny, tmp_path):
     log, store = tmp_path / "calls.log", tmp_path / "s.zarr"

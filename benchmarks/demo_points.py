@@ -24,7 +24,7 @@ def _child_cpu() -> float:
 
 def main() -> None:
     from flysim import Noise, load_params, with_overrides
-    from flysim.demo import DEMO, demo_experiment
+    from flysim.cli.demo import DEMO, demo_experiment
     from flysim.redundancy import CONDITIONS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

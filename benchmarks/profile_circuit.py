@@ -10,30 +10,24 @@ import time
 
 def profile(preset: str = "drosophila_adult", batch: int = 16, plastic: bool = False):
     import flysim
-    from flysim.circuit import structure_of
-    from flysim.engine import CompiledCircuit, compile_structure, parameter_values
+    from flysim.inputs.stimulus import Slot
+    from flysim.model.structure import structure_of
     from flysim.odors import synthetic_panel
-    from flysim.simulation import batch_values
-    from flysim.stimulus import Slot
-    from flysim.wiring import draw_claws
+    from flysim.run.pipeline import batch_values, prepare_run
+    from flysim.run.simulate import Trials
 
     params = flysim.load_params(preset)
-    structure = structure_of(params, batch=batch, profile=True, plastic=plastic)
-    circuit = CompiledCircuit(compile_structure(params, structure))
     panel = synthetic_panel(batch, n_glomeruli=params.network.n_glomeruli, seed=1)
-    slots = [Slot(0, k, 0) for k in range(batch)]
-    pn_claws = draw_claws(params, 0)[1]
-    values = batch_values(
-        circuit,
+    prepared = prepare_run(
         params,
-        parameter_values(params, plastic=plastic),
-        [pn_claws] * batch,
         panel,
         flysim.Noise(),
-        slots,
         [0],
-        7,
+        lambda p: structure_of(p, batch=batch, profile=True, plastic=plastic),
     )
+    structure, circuit = prepared.structure, prepared.circuit
+    slots = [Slot(0, k, 0) for k in range(batch)]
+    values = batch_values(prepared, slots, Trials(prepared, panel, 1))
     start = time.perf_counter()
     result = circuit.run(values, ["kc.count_early", "profiling_info"])
     wall = time.perf_counter() - start

@@ -112,6 +112,7 @@ def _synaptic_events(ds, params) -> dict:
 def bench_trials(preset: str, trial_counts, cache: Path) -> list[dict]:
     import flysim
     from flysim.odors import synthetic_panel
+    from flysim.run.simulate import DEFAULT_BATCH
 
     params = flysim.load_params(preset)
     n_kc = params.network.n_kc
@@ -140,7 +141,7 @@ def bench_trials(preset: str, trial_counts, cache: Path) -> list[dict]:
                 "preset": preset,
                 "trials": trials,
                 "batches": len(LOOP_RECORDS),
-                "slots": len(LOOP_RECORDS) * flysim.simulation.DEFAULT_BATCH,
+                "slots": len(LOOP_RECORDS) * DEFAULT_BATCH,
                 "wall_s": wall,
                 "binary_process_s": process,
                 "loop_s": loop,
@@ -154,7 +155,7 @@ def bench_trials(preset: str, trial_counts, cache: Path) -> list[dict]:
                 / kc_steps
                 * 1e9,
                 "ns_per_kc_slot_step_loop": loop
-                / (n_kc * steps * len(LOOP_RECORDS) * flysim.simulation.DEFAULT_BATCH)
+                / (n_kc * steps * len(LOOP_RECORDS) * DEFAULT_BATCH)
                 * 1e9,
                 "synaptic_events": events,
                 "synaptic_events_per_s": events["total"] / wall,
@@ -259,7 +260,7 @@ def bench_demo(cold: bool, cache: Path, command=("demo",)) -> list[dict]:
 # -- scans ---------------------------------------------------------------------------------------
 def _scan_args(preset: str, n_points: int):
     import flysim
-    from flysim.scan import summary_experiment
+    from flysim.experiments import summary_experiment
 
     params = flysim.load_params(preset)
     experiment = summary_experiment(n_odors=4, n_trials=4)  # 16 trials = one batch per point

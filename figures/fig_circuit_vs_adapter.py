@@ -54,7 +54,7 @@ PANELS = (
 
 def plot(result, fig):
     """Grouped bars, one panel per metric: condition on x, circuit vs adapter side by side."""
-    from flysim.compare import METRICS
+    from flysim.experiments.circuit_vs_adapter import METRICS
 
     names = [m for m in PANELS if m in result and np.any(np.isfinite(result[m].values))]
     n_cols = 3
@@ -92,7 +92,7 @@ def plot(result, fig):
 
 def main(quick: bool = False, out_dir=None, match: str = "full"):
     import flysim
-    from flysim.compare import circuit_vs_adapter, format_table
+    from flysim.experiments.circuit_vs_adapter import circuit_vs_adapter, format_table
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
     result = circuit_vs_adapter(

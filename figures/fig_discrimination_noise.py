@@ -27,7 +27,7 @@ def mean_ci(values, axis):
 
 def main(quick: bool = False, out_dir=None):
     import flysim
-    from flysim.experiments import discrimination
+    from flysim.experiments.discrimination import discrimination
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
     levels = [0, 25, 50, 100, 200, 400] if not quick else [0, 100, 400]

@@ -30,7 +30,7 @@ def main(quick: bool = False, out_dir=None):
     from brian2 import nA, second
 
     import flysim
-    from flysim.fi_curve import dynamic_range_bounds, fi_curve
+    from flysim.model.fi_curve import dynamic_range_bounds, fi_curve
 
     params = flysim.load_params("tiny" if quick else "drosophila_adult")
     currents = np.linspace(0, 10, 21 if quick else 101) * nA

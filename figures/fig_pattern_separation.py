@@ -38,7 +38,7 @@ def run(params, quick: bool):
     import xarray as xr
 
     import flysim
-    from flysim.experiments import pattern_separation
+    from flysim.experiments.discrimination import pattern_separation
     from flysim.redundancy import CONDITIONS
 
     levels = [0.2, 0.5, 0.8, 0.95] if quick else [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95]

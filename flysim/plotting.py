@@ -67,7 +67,7 @@ def fi_curves(curves, ax, mark_range=None):
 
     ``mark_range=(0.1, 0.9)`` also marks, on each curve, the currents at which the rate reaches
     10% and 90% of its maximum and puts that input range in the legend
-    (``flysim.fi_curve.dynamic_range``).
+    (``flysim.model.fi_curve.dynamic_range``).
     """
     for curve in curves:
         current_na = curve["current"].values * 1e9
@@ -75,7 +75,7 @@ def fi_curves(curves, ax, mark_range=None):
         if mark_range is None:
             ax.plot(current_na, curve.values, label=label)
             continue
-        from .fi_curve import dynamic_range_bounds
+        from .model.fi_curve import dynamic_range_bounds
 
         low, high = mark_range
         start, stop = dynamic_range_bounds(curve, low, high)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import Structure, build_network
-from ..kernels import vectorisable_timestep
+from ..model.circuit import Circuit, build_network
+from ..model.kernels import vectorisable_timestep
+from ..model.structure import Structure
 from ..params import CircuitParams
 from .cache import cache_dir, file_lock
 
@@ -25,7 +28,7 @@ MANIFEST = "flysim_manifest.json"
 #: (the cache is per host).
 COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
 #: Read after brian2's makefile: a precompiled header and -O0 for the set-up file (build.mk).
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_TEMPLATES = Path(__file__).resolve().parent.parent / "model" / "templates"
 _COMPILATIONS = 0
 #: Structure keys this process has asked for, in order: scans record them per point, because
 #: an experiment's result need not carry the keys of the circuits it ran.
@@ -43,26 +46,22 @@ def structure_keys_used() -> list[str]:
     return list(_USED)
 
 
-def _describe(network, handles) -> dict:
-    """Names, dtypes and result-file names of every variable a run sets or reads."""
+def _describe(circuit: Circuit) -> dict:
+    """The circuit's contract, as the manifest records it: every variable a run can set
+    (``settable``) or read (``outputs``) with its dtype, size and result file; the shared
+    constants it declared and the per-run inputs it expects (``required``: a run must give
+    each), and its stimulus arrays (``timed_arrays``)."""
     from brian2 import device
     from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 
-    settable, outputs = {}, {}
-    owners = [
-        *handles["groups"].values(),
-        *handles["synapses"].values(),
-        *handles["monitors"].values(),
-    ]
+    settable, outputs, constants = {}, {}, []
+    owners = [*circuit.groups.values(), *circuit.synapses.values(), *circuit.monitors.values()]
     for owner in owners:
         for name, var in owner.variables.items():
             if not isinstance(var, ArrayVariable) or var.owner is None:
                 continue
-            if (
-                var.owner.name != owner.name
-                or name.startswith("_")
-                and name not in ("_synaptic_pre", "_synaptic_post")
-            ):
+            internal = name.startswith("_") and name not in ("_synaptic_pre", "_synaptic_post")
+            if var.owner.name != owner.name or internal:
                 continue
             entry = {
                 "dtype": np.dtype(var.dtype).str,
@@ -73,33 +72,55 @@ def _describe(network, handles) -> dict:
             outputs[f"{owner.name}.{name}"] = entry
             if not var.read_only and not entry["dynamic"]:
                 settable[f"{owner.name}.{name}"] = entry
+            if var.scalar and var.constant and not var.read_only:
+                constants.append(f"{owner.name}.{name}")
     timed = {
         name: {
             "shape": list(ta.values.shape),
             "dtype": np.dtype(ta.values.dtype).str,
             "cli_name": device.timed_arrays[ta],
         }
-        for name, ta in handles["timed_arrays"].items()
+        for name, ta in circuit.timed_arrays.items()
     }
-    return {"settable": settable, "outputs": outputs, "timed_arrays": timed}
+    required = sorted(set(constants) | set(circuit.inputs))
+    return {"settable": settable, "outputs": outputs, "timed_arrays": timed, "required": required}
 
 
-def _compile(params: CircuitParams, structure: Structure, directory: Path) -> dict:
+@contextlib.contextmanager
+def _standalone_device():
+    """brian2's cpp_standalone device with flysim's compiler flags for one build; the device
+    and every brian2 preference are put back afterwards, also on error."""
     import brian2
     from brian2 import device, set_device
+    from brian2.devices.device import reset_device
 
+    saved = dict(brian2.prefs.prefs)
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
     try:
         with vectorisable_timestep():
-            network, handles = build_network(params, structure)
-            network.run(structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile)
-            device.build(directory=str(directory), compile=False, run=False, with_output=False)
-        description = _describe(network, handles)
+            yield
     finally:
         device.reinit()
         device.activate()
-        set_device("runtime")
+        reset_device()
+        brian2.prefs.prefs.update(saved)
+
+
+def _compile(params: CircuitParams, structure: Structure, directory: Path) -> dict:
+    import brian2
+    from brian2 import device
+
+    # brian2 names code objects uniquely among the objects alive: collect the previous build's
+    # (kept by reference cycles), so a build's file names never depend on what ran before it.
+    gc.collect()
+    with _standalone_device():
+        circuit = build_network(params, structure)
+        circuit.network.run(
+            structure.duration_ms * brian2.ms, namespace={}, profile=structure.profile
+        )
+        device.build(directory=str(directory), compile=False, run=False, with_output=False)
+        description = _describe(circuit)
     _make(directory)
     return description
 

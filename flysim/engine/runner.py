@@ -31,6 +31,7 @@ class CompiledCircuit:
         self.settable = self.manifest["settable"]
         self.outputs = self.manifest["outputs"]
         self.timed_arrays = self.manifest["timed_arrays"]
+        self.required = set(self.manifest["required"])
 
     @property
     def key(self) -> str:
@@ -59,8 +60,24 @@ class CompiledCircuit:
         array.tofile(path)
         return f"{name}={path}"
 
+    def check_request(self, values: dict, outputs: list[str]) -> None:
+        """Refuse a run that leaves a constant or input of the circuit without a value, sets a
+        name the circuit does not have, or asks for an output it does not write."""
+        missing = sorted(self.required - set(values))
+        if missing:
+            raise ValueError(f"run of circuit {self.key}: no value for {', '.join(missing)}")
+        unknown = sorted(set(values) - set(self.settable) - set(self.timed_arrays))
+        if unknown:
+            raise ValueError(
+                f"run of circuit {self.key}: {', '.join(unknown)} is not a run-time value of it"
+            )
+        absent = sorted(set(outputs) - set(self.outputs) - {"profiling_info"})
+        if absent:
+            raise ValueError(f"run of circuit {self.key}: it has no output {', '.join(absent)}")
+
     def run(self, values: dict, outputs: list[str]) -> dict[str, np.ndarray]:
         """Run once with ``values`` ({'group.var' or timed-array name: value}); read ``outputs``."""
+        self.check_request(values, outputs)
         with tempfile.TemporaryDirectory(prefix="flysim-run-") as tmp:
             folder = Path(tmp)
             results = folder / "results"

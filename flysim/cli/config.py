@@ -1,0 +1,264 @@
+"""Scan description files (TOML) and ``run_scan_file``, which the ``flysim scan`` command calls.
+
+.. code-block:: toml
+
+    preset = "tiny"                 # a preset name or a parameter .toml (relative to this file)
+    seeds = [0, 1]                  # wiring (fly) seeds
+    store = "scan_small.zarr"       # relative to this file
+
+    [overrides]                     # optional: base parameter changes
+    "sfa.tau" = { value = 200, unit = "ms" }
+
+    [experiment]                    # a name from flysim.experiments.EXPERIMENTS and its settings
+    name = "summary"
+    n_odors = 4
+
+    [grid]                          # path -> list of values
+    "li.strength" = [0.5, 1.0]
+    "noise.input_sigma" = [0.0, 10.0]
+    "sfa.tau" = { value = [100, 200], unit = "ms" }          # or a list of {value, unit}
+
+    [noise]                         # optional: base noise (flysim.Noise fields)
+    seed = 3
+    kc_current_sigma = { value = 5, unit = "pA" }
+
+Unquoted dotted keys (``li.strength = [...]``) are read as the path ``li.strength`` too.
+Every error is one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..params import CircuitParams, load_params, with_overrides
+from ..params.noise import Noise
+from ..params.units import parse_quantity
+
+__all__ = ["ScanConfig", "ScanConfigError", "load_scan_config", "run_scan_file"]
+
+KNOWN_KEYS = ("preset", "overrides", "grid", "seeds", "experiment", "noise", "store")
+_NOISE_QUANTITIES = ("input_tau", "kc_current_sigma", "kc_current_tau", "onset_jitter")
+
+
+class ScanConfigError(ValueError):
+    """A scan file is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """A scan file, read and checked: everything ``flysim.scan.scan`` needs."""
+
+    path: Path
+    params: CircuitParams
+    grid: dict
+    seeds: list
+    experiment: object
+    noise: Noise
+    store: Path | None
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """``{"li": {"strength": [...]}}`` (unquoted dotted keys) -> ``{"li.strength": [...]}``."""
+    out = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and not ({"value", "unit"} & set(value)):
+            out.update(_flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def _grid_values(path: str, raw, fail) -> list:
+    from ..scan.grid import check_path
+
+    try:
+        check_path(path)
+    except ValueError as error:
+        fail(str(error))
+    if isinstance(raw, dict):
+        extra = set(raw) - {"value", "unit"}
+        if extra or "value" not in raw:
+            fail(
+                f"grid '{path}': a quantity is {{value = [...], unit = \"...\"}}, "
+                f"got keys {sorted(raw)}"
+            )
+        if not isinstance(raw["value"], list):
+            fail(f"grid '{path}': value must be a list, got {raw['value']!r}")
+        raw = [{"value": v, "unit": raw.get("unit", "1")} for v in raw["value"]]
+    if not isinstance(raw, list):
+        fail(f"grid '{path}' must be a list of values, got {raw!r}")
+    if not raw:
+        fail(f"grid '{path}' has an empty list of values")
+    values = []
+    for item in raw:
+        if isinstance(item, dict):
+            try:
+                item = parse_quantity(path, item)
+            except ValueError as error:
+                fail(str(error))
+        elif isinstance(item, list):
+            fail(
+                f"grid '{path}': values must be numbers, booleans, strings or "
+                f"{{value, unit}} tables, got the list {item!r}"
+            )
+        values.append(item)
+    return values
+
+
+def _noise(table, fail) -> Noise:
+    if not isinstance(table, dict):
+        fail(f"[noise] must be a table, got {table!r}")
+    fields = [f.name for f in dataclasses.fields(Noise)]
+    values = {}
+    for key, raw in table.items():
+        if key not in fields:
+            fail(f"unknown key 'noise.{key}' (Noise fields: {', '.join(fields)})")
+        if key in _NOISE_QUANTITIES:
+            if not isinstance(raw, dict):
+                fail(f'noise.{key} needs a unit, e.g. {{value = 5, unit = "ms"}}; got {raw!r}')
+            try:
+                raw = parse_quantity(f"noise.{key}", raw)
+            except ValueError as error:
+                fail(str(error))
+        elif (
+            key in ("input_sigma", "background")
+            and isinstance(raw, int)
+            and not isinstance(raw, bool)
+        ):
+            raw = float(raw)
+        values[key] = raw
+    try:
+        return Noise(**values)
+    except (TypeError, ValueError) as error:
+        fail(str(error))
+
+
+def _experiment(table, fail):
+    from ..experiments import EXPERIMENTS
+
+    if not isinstance(table, dict) or "name" not in table:
+        fail(f"[experiment] must be a table with a name (one of: {', '.join(EXPERIMENTS)})")
+    settings = dict(table)
+    name = settings.pop("name")
+    if name not in EXPERIMENTS:
+        fail(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
+    cls = EXPERIMENTS[name]
+    import inspect
+
+    known = [p for p in inspect.signature(cls).parameters if p != "self"]
+    for key in settings:
+        if key not in known:
+            fail(f"unknown setting 'experiment.{key}' of {name!r} (known: {', '.join(known)})")
+    try:
+        return cls(**settings)
+    except (TypeError, ValueError) as error:
+        fail(str(error))
+
+
+def load_scan_config(path, *, store=None) -> ScanConfig:
+    """Read and check a scan file; ``store`` (if given) replaces the file's ``store``."""
+    path = Path(path)
+
+    def fail(message):
+        raise ScanConfigError(f"scan file '{path}': {message}")
+
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScanConfigError(f"scan file '{path}' does not exist") from None
+    except UnicodeDecodeError:
+        raise ScanConfigError(f"scan file '{path}' is not UTF-8 text") from None
+    except OSError as error:  # a directory, no permission...
+        raise ScanConfigError(f"scan file '{path}' cannot be read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScanConfigError(f"scan file '{path}' is not valid TOML: {error}") from None
+    unknown = sorted(set(config) - set(KNOWN_KEYS))
+    if unknown:
+        fail(f"unknown keys {unknown} (known: {', '.join(KNOWN_KEYS)})")
+    for key in ("grid", "seeds", "experiment"):
+        if key not in config:
+            fail(f"missing '{key}'")
+
+    preset = config.get("preset", "drosophila_adult")
+    if not isinstance(preset, str):
+        fail(f"preset must be a preset name or a .toml path, got {preset!r}")
+    if preset.endswith(".toml"):
+        preset = str((path.parent / preset).resolve())
+    try:
+        params = load_params(preset)
+        overrides = config.get("overrides", {})
+        if not isinstance(overrides, dict):
+            fail(f"[overrides] must be a table of path = value, got {overrides!r}")
+        params = with_overrides(params, _flatten(overrides))
+    except ValueError as error:
+        if isinstance(error, ScanConfigError):
+            raise
+        fail(str(error))
+
+    grid = config["grid"]
+    if not isinstance(grid, dict) or not grid:
+        fail(f"[grid] must be a table of path = [values], got {grid!r}")
+    grid = {p: _grid_values(p, v, fail) for p, v in _flatten(grid).items()}
+
+    seeds = config["seeds"]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        fail(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
+
+    experiment = _experiment(config["experiment"], fail)
+    noise = _noise(config.get("noise", {}), fail)
+
+    if store is None:
+        raw = config.get("store")
+        if raw is None:
+            fail("missing 'store' (or give a store path when running it)")
+        if not isinstance(raw, str) or not raw:
+            fail(f"store must be a directory path, got {raw!r}")
+        store = path.parent / raw
+    config = ScanConfig(
+        path=path,
+        params=params,
+        grid=grid,
+        seeds=list(seeds),
+        experiment=experiment,
+        noise=noise,
+        store=Path(store),
+    )
+    # Check the grid now (paths, units, ranges, duplicates) so errors name the file.
+    from ..scan.grid import normalize_grid
+
+    try:
+        normalize_grid(config.grid, config.params, config.noise)
+    except ValueError as error:
+        fail(str(error))
+    return config
+
+
+def run_scan_file(path, *, workers=None, scheduler=None, store=None, progress=True):
+    """Run the scan a TOML file describes (``flysim scan FILE``); returns the result Dataset.
+
+    ``workers``/``scheduler`` choose the executor (see ``flysim.scan.scan``); ``store``
+    replaces the file's store path.
+    """
+    from ..scan import scan
+
+    config = load_scan_config(path, store=store)
+    return scan(
+        config.experiment,
+        config.params,
+        config.grid,
+        seeds=config.seeds,
+        store=config.store,
+        noise=config.noise,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )

@@ -1,0 +1,155 @@
+"""``flysim demo``: the LI x SFA x noise experiment at a quick scale - table, figure, netCDF.
+
+The scale is the smallest at which the headline pattern is resolved over flies; how long it
+takes depends on the host (``benchmarks/run.py`` measures it, BENCHMARKS.md lists hosts);
+``flysim.redundancy.redundancy`` runs the same experiment at any scale.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from ..experiments.redundancy import (
+    LI_SITES,
+    PairDiscrimination,
+    differences_table,
+    redundancy,
+    summary_table,
+)
+from ..params import load_params, with_overrides
+from ..params.noise import Noise
+from ..scan.grid import normalize_grid
+
+__all__ = ["DEMO", "demo_experiment", "run_demo"]
+
+#: The quick scale: adult circuit, pairs of similar odors (input correlation 0.8), the MBON
+#: choice after conditioning as the readout, a low noise level and the highest of the headline
+#: run (``figures/fig_redundancy.py``), its per-point protocol and its five flies: the demo prints
+#: two rows of the headline table. The KC decoder and KC measures read the conditioning run's
+#: test presentations (``shared_trials``): one compiled network, one run per point. (With three
+#: flies only the LI benefit was resolved: t with 2 degrees of freedom is 4.3.)
+DEMO = {
+    "preset": "drosophila_adult",
+    "noise_levels": [10.0, 40.0],
+    "seeds": (0, 1, 2, 3, 4),
+    "n_pairs": 4,
+    "mbon_trials": 4,  # 4 pairs x 4 repetitions = one 16-slot conditioning run per point
+    "similarity": 0.8,
+    "li_site": "apl",  # LI = APL feedback (the issue's default); "ln": antennal-lobe LNs instead
+}
+
+
+def demo_experiment(scale: dict | None = None) -> PairDiscrimination:
+    """The experiment of one demo point (``scale``: entries of :data:`DEMO` to replace)."""
+    scale = {**DEMO, **(scale or {})}
+    return PairDiscrimination(
+        n_pairs=scale["n_pairs"],
+        n_trials=scale["mbon_trials"],
+        similarity=scale["similarity"],
+        mbon_trials=scale["mbon_trials"],
+        shared_trials=True,
+    )
+
+
+def _figure(result: xr.Dataset, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting import condition_vs_noise, per_condition
+
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    condition_vs_noise(result, axes[0], "accuracy", chance=0.5)
+    condition_vs_noise(result, axes[1], "decoder_accuracy", chance=0.5)
+    per_condition(result.mean("noise"), "kc_coding_level", axes[2])
+    site = LI_SITES[result.attrs.get("li_site", "apl")]
+    fig.suptitle(f"LI at the {site}; mean ± 95% CI over {result.sizes['fly']} flies", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def _check_scale(scale: dict, params) -> None:
+    """Refuse, before anything runs, a scale whose table could not be computed: fewer than 2
+    flies (no CI), and what the scan itself would refuse (site, noise levels), found early."""
+    if len(scale["seeds"]) < 2:
+        raise ValueError(
+            f"demo: need at least 2 flies for a confidence interval, got {len(scale['seeds'])}"
+        )
+    try:
+        params = with_overrides(params, {"li.site": scale["li_site"]})
+        normalize_grid({"noise.input_sigma": list(scale["noise_levels"])}, params)
+    except ValueError as error:  # ParameterError is one
+        raise ValueError(f"demo: {error}") from None
+
+
+def run_demo(
+    out: Path,
+    *,
+    workers: int | None = None,
+    store: Path | None = None,
+    progress: bool = True,
+    scale: dict | None = None,
+) -> xr.Dataset:
+    """Run the quick redundancy experiment; write ``out`` (.nc) and ``out`` with .png; print.
+
+    ``workers``: local dask worker processes (default: 2, or 1 on a 1-core machine; 0 or 1 run
+    in this process). ``store``: keep the scan's zarr store there (default: a scratch
+    directory, removed afterwards). ``scale``: replaces entries of :data:`DEMO` (``flysim demo
+    --flies N --noise HZ ... --li-site SITE`` sets ``seeds``, ``noise_levels``, ``li_site``).
+    """
+    scale = {**DEMO, **(scale or {})}
+    out = Path(out)
+    params = load_params(scale["preset"])
+    _check_scale(scale, params)
+    experiment = demo_experiment(scale)
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    print(
+        f"flysim demo: LI ({LI_SITES[scale['li_site']]}) x SFA x noise on the {params.name} "
+        f"circuit ({params.n_pn} PNs, "
+        f"{params.network.n_kc} KCs): 4 conditions x {len(scale['noise_levels'])} noise levels "
+        f"x {len(scale['seeds'])} flies, {scale['n_pairs']} odor pairs (input r = "
+        f"{scale['similarity']}), {scale['mbon_trials']} conditioning repetitions each; "
+        f"{workers} workers; compiles one network on first use"
+    )
+    with tempfile.TemporaryDirectory(prefix="flysim_demo_") as scratch:
+        result = redundancy(
+            params,
+            scale["noise_levels"],
+            experiment=experiment,
+            noise=Noise(),
+            seeds=scale["seeds"],
+            li_site=scale["li_site"],
+            store=store if store is not None else Path(scratch) / "scan.zarr",
+            workers=workers if workers > 1 else None,  # 0 or 1: in this process
+            progress=progress,
+        )
+        result.load()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_netcdf(out)
+    figure = out.with_suffix(".png")
+    _figure(result, figure)
+    print("\nMBON choice accuracy after conditioning (chance 0.5), mean ± 95% CI over flies:")
+    print(summary_table(result, "accuracy"))
+    print("\nKC decoder accuracy (chance 0.5), mean ± 95% CI over flies:")
+    print(summary_table(result, "decoder_accuracy"))
+    print(
+        "\nDifferences in MBON choice accuracy, paired over flies (benefits over 'none': "
+        "positive = helps):"
+    )
+    print(differences_table(result))
+    # The mechanism behind the benefits: how sparse and how decorrelated the KC code is.
+    print("\nKC coding level (fraction of KCs responding), mean ± 95% CI over flies:")
+    print(summary_table(result, "kc_coding_level"))
+    print(
+        f"\nKC response correlation within a pair (input r = {scale['similarity']}), "
+        "mean ± 95% CI over flies:"
+    )
+    print(summary_table(result, "kc_pair_correlation"))
+    print(f"\n  written: {out} and {figure}")
+    return result

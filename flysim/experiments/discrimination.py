@@ -1,0 +1,160 @@
+"""Experiments built from ``simulate`` and ``conditioning`` plus the analysis metrics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..analysis import decoding_accuracy, paired_similarity
+from ..inputs.odors import similar_pairs
+from ..params import CircuitParams
+from ..params.noise import Noise
+from ..run.conditioning import conditioning
+from ..run.simulate import simulate
+
+__all__ = ["discrimination", "pattern_separation", "input_noise"]
+
+
+def input_noise(level: float, seed: int) -> Noise:
+    """The default noise of a given level: input-pattern noise of SD ``level`` Hz per glomerulus
+    on top of Poisson input spikes."""
+    return Noise(input_sigma=float(level), seed=seed)
+
+
+def _pair_responses(ds: xr.Dataset, variable: str, n_pairs: int):
+    """Split odors ``pair{i}_a``/``pair{i}_b`` into (pair, side) for a variable."""
+    data = ds[variable]
+    a = data.isel(odor=slice(0, 2 * n_pairs, 2)).rename(odor="pair")
+    b = data.isel(odor=slice(1, 2 * n_pairs, 2)).rename(odor="pair")
+    index = np.arange(n_pairs)
+    return a.assign_coords(pair=index), b.assign_coords(pair=index)
+
+
+def pattern_separation(
+    params: CircuitParams,
+    *,
+    similarity=0.8,
+    n_pairs: int = 8,
+    n_trials: int = 1,
+    noise: Noise | None = None,
+    seed=0,
+    odor_seed: int = 0,
+) -> xr.Dataset:
+    """Similarity (Pearson over units) of ORN input, PN and KC responses for odor pairs of
+    controlled input similarity; responses are trial-averaged spike counts."""
+    panel = similar_pairs(
+        n_pairs, similarity, n_glomeruli=params.network.n_glomeruli, seed=odor_seed
+    )
+    ds = simulate(params, panel, n_trials=n_trials, noise=noise, seed=seed)
+    out = xr.Dataset(coords={"pair": np.arange(n_pairs)})
+    out["input_similarity"] = (
+        "pair",
+        np.asarray(panel.info["input_similarity"]),
+        {"units": "1", "long_name": "ORN input correlation"},
+    )
+    for layer, dim in (("pn", "pn"), ("kc", "kc")):
+        a, b = _pair_responses(ds, f"{layer}_spike_count", n_pairs)
+        out[f"{layer}_similarity"] = paired_similarity(
+            a.mean("trial"), b.mean("trial"), dim=dim, metric="pearson"
+        )
+        out[f"{layer}_similarity"].attrs["long_name"] = f"{layer.upper()} response correlation"
+    out["kc_coding_level"] = (ds.kc_spike_count > 0).mean(["odor", "trial", "kc"])
+    out.attrs.update(
+        {
+            "params": ds.attrs["params"],
+            "noise": ds.attrs["noise"],
+            "wiring_seeds": ds.attrs["wiring_seeds"],
+            "structure_key": ds.attrs["structure_key"],
+            "versions": ds.attrs["versions"],
+            "target_similarity": float(np.mean(similarity)),
+        }
+    )
+    return out
+
+
+def discrimination(
+    params: CircuitParams,
+    noise_levels,
+    *,
+    similarity=0.8,
+    n_pairs: int = 4,
+    n_trials: int = 10,
+    n_mbon_trials: int = 4,
+    seeds=(0, 1, 2),
+    noise_of=input_noise,
+    noise_seed: int = 0,
+    odor_seed: int = 0,
+    mbon: bool = True,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Accuracy of telling apart odor pairs of a given similarity, per noise level and fly.
+
+    - ``decoder_accuracy(noise, fly)``: cross-validated linear readout of which odor of a pair
+      was presented, from single-trial KC spike counts (mean over pairs);
+    - ``mbon_accuracy(noise, fly)``: after aversive conditioning (CS+ = first odor of the pair),
+      the fraction of test trials in which the fly chooses the CS- (``flysim.learning``).
+
+    ``noise_of(level, seed)`` turns a noise level into a ``Noise`` (default: ``input_noise``).
+    Spread: over flies (wiring seeds) and, within a fly, trials and pairs.
+    """
+    levels = [float(v) for v in noise_levels]
+    seeds = [int(s) for s in seeds]
+    panel = similar_pairs(
+        n_pairs, similarity, n_glomeruli=params.network.n_glomeruli, seed=odor_seed
+    )
+    n_folds = min(5, n_trials)
+    decoder = np.zeros((len(levels), len(seeds)))
+    mbon_acc = np.full((len(levels), len(seeds)), np.nan)
+    iterator = enumerate(levels)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(list(iterator), desc="noise levels")
+    for k, level in iterator:
+        noise = noise_of(level, noise_seed + k)
+        ds = simulate(params, panel, n_trials=n_trials, noise=noise, seed=list(seeds))
+        per_pair = []
+        for p in range(n_pairs):
+            pair = ds.kc_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float)
+            per_pair.append(
+                decoding_accuracy(
+                    pair,
+                    label_dim="odor",
+                    trial_dim="trial",
+                    feature_dim="kc",
+                    n_folds=n_folds,
+                    seed=p,
+                )
+            )
+        decoder[k] = xr.concat(per_pair, "pair").mean("pair").values
+        if mbon:
+            learned = conditioning(
+                params, panel, n_trials=n_mbon_trials, noise=noise, seed=list(seeds)
+            )
+            mbon_acc[k] = learned.choice.sel(group="trained").mean(["pair", "trial"]).values
+    out = xr.Dataset(coords={"noise": levels, "fly": seeds})
+    out["noise"].attrs.update(long_name="noise level (input_sigma, Hz)", units="Hz")
+    out["decoder_accuracy"] = (
+        ("noise", "fly"),
+        decoder,
+        {"units": "1", "long_name": "KC decoder accuracy (2 odors, chance 0.5)"},
+    )
+    out["mbon_accuracy"] = (
+        ("noise", "fly"),
+        mbon_acc,
+        {"units": "1", "long_name": "MBON choice accuracy after conditioning (chance 0.5)"},
+    )
+    out.attrs.update(
+        {
+            "input_similarity": json.dumps(panel.info["input_similarity"]),
+            "n_trials": n_trials,
+            "n_mbon_trials": n_mbon_trials,
+            "params": ds.attrs["params"],
+            "wiring_seeds": json.dumps(seeds),
+            "structure_key": ds.attrs["structure_key"],
+            "versions": ds.attrs["versions"],
+        }
+    )
+    return out

@@ -1,0 +1,316 @@
+"""The PN -> KC -> APL -> MBON circuit as brian2 objects, for ``batch`` independent trial slots.
+
+One compiled network holds ``batch`` copies ("slots") of the circuit side by side; each slot
+runs one trial (a fly's wiring, an odor, a noise draw). Everything that differs between runs is
+a run-time value, so a new fly, odor, strength or seed never recompiles:
+
+- the PN -> KC wiring: each KC's claws are integer variables (``claw0``..), and the synapses are
+  created at run time from them;
+- every constant of every population (``flysim.model.constants``: weights, time constants,
+  strengths of LI and SFA);
+- the ORN drive (a TimedArray over time x slot-glomeruli) and the DAN drive;
+- the seed of brian2's random generator (Poisson input, KC current noise).
+
+What is fixed (the :class:`~flysim.model.structure.Structure`) is what changes the generated
+code: sizes, neuron models, the batch size, durations and what is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Hz, Network, SpikeMonitor, Synapses, TimedArray, device, ms, second
+
+from ..params import CircuitParams
+from .constants import LEARNING_DT, NOISE_DT_STEPS, run_time_constants
+from .kernels import apl_broadcast, kc_mbon_plasticity, orn_poisson
+from .neurons import get_model
+from .populations import population, shared_constants
+from .structure import Structure
+
+__all__ = ["build_network", "Circuit", "window_counter", "claw_input"]
+
+
+@dataclass
+class Circuit:
+    """The brian2 objects of a built circuit and what a run must give it (its contract)."""
+
+    network: Network
+    groups: dict
+    synapses: dict
+    timed_arrays: dict
+    monitors: dict
+    #: Per-run inputs besides the constants: claws, the random seed, the stimulus arrays.
+    inputs: list = field(default_factory=list)
+
+
+def window_counter(population_name: str, presentation: int) -> str:
+    """The output counting a population's spikes in the odor window of one presentation."""
+    return f"{population_name}.count_window{presentation}"
+
+
+def claw_input(claw: int) -> str:
+    """The per-KC input holding the PN of each KC's ``claw``-th claw."""
+    return f"kc.claw{claw}"
+
+
+def _window_counters(presentations: int) -> tuple[str, str]:
+    """(equations, reset lines) counting a neuron's spikes in the odor window of each of
+    ``presentations`` presentations, ``t_presentation`` apart; none for a single one."""
+    if presentations < 2:
+        return "", ""
+    equations = "\n".join(f"count_window{k} : integer" for k in range(presentations))
+    reset = "\n".join(
+        f"count_window{k} += int(t >= t_odor_on + {k} * t_presentation"
+        f" and t < t_odor_off + {k} * t_presentation)"
+        for k in range(presentations)
+    )
+    return equations, reset
+
+
+def _stimulus_arrays(s: Structure) -> dict:
+    stimulus_dt = s.stimulus_dt_us * 1e-6 * second
+    n_learning_bins = int(round(s.duration_ms * ms / LEARNING_DT)) + 1
+    return {
+        "orn_rate": TimedArray(
+            np.zeros((s.n_stimulus_bins, s.batch * s.n_glomeruli)) * Hz,
+            dt=stimulus_dt,
+            name="orn_rate",
+        ),
+        "orn_mean": TimedArray(
+            np.zeros((s.n_stimulus_bins, s.batch)) * Hz, dt=stimulus_dt, name="orn_mean"
+        ),
+        "dan_drive": TimedArray(
+            np.zeros((n_learning_bins, s.batch * s.n_mbon)) * Hz, dt=LEARNING_DT, name="dan_drive"
+        ),
+    }
+
+
+def _projection_neurons(s: Structure, params, constants, stimulus, dt):
+    """PNs: ORN Poisson (or mean) drive, optional LN shunting (divisive normalisation)."""
+    window_eqs, window_reset = _window_counters(s.presentations)
+    pn = population(
+        "pn",
+        s.batch * s.n_pn,
+        params.pn.neuron,
+        constants,
+        extra_eqs="\n".join(
+            [
+                "column : integer (constant)",  # slot * n_glomeruli + glomerulus
+                "g_ln : siemens",  # w_ln * orn_mean(t, slot), set with the ORN input below
+                "count_spont : integer",
+                "count_odor : integer",
+                window_eqs,
+            ]
+        ),
+        synaptic="g_exc*(E_exc - v) + g_ln*(E_inh - v)",
+        extra_reset="count_spont += int(t < t_odor_on)\n"
+        "count_odor += int(t >= t_odor_on and t < t_odor_off)\n" + window_reset,
+    )
+    pn.slot = np.repeat(np.arange(s.batch), s.n_pn)
+    glomerulus = np.tile(np.repeat(np.arange(s.n_glomeruli), s.pns_per_glomerulus), s.batch)
+    pn.column = pn.slot[:] * s.n_glomeruli + glomerulus
+    # Each ORN spike adds w_orn; with poisson_on = 0 the drive is its mean, without fluctuations.
+    # The LN conductance is a variable set here, at the same time t, rather than a subexpression
+    # of the PN update: a TimedArray read there kept that loop from being vectorised.
+    pn.namespace.update(
+        orn_mean=stimulus["orn_mean"], orn_rate=stimulus["orn_rate"], orn_poisson=orn_poisson
+    )
+    pn.run_regularly(
+        "g_ln = w_ln * orn_mean(t, slot) / Hz\n"
+        "g_exc += w_orn * (poisson_on * orn_poisson(n_orn * orn_rate(t, column) * dt, column)"
+        " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
+        dt=dt,
+        when="start",
+        name="pn_orn_input",
+    )
+    return pn
+
+
+def _kenyon_cells(s: Structure, params, constants, dt):
+    """KCs: claws, APL feedback (written by the APL into g_apl), OU current noise, counts."""
+    window_eqs, window_reset = _window_counters(s.presentations)
+    kc = population(
+        "kc",
+        s.batch * s.n_kc,
+        params.kc.neuron,
+        constants,
+        extra_eqs="\n".join(
+            [
+                *(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree)),
+                "g_apl : siemens",  # the APL compartment's g_out, written by the APL
+                "I_noise : amp" if s.kc_current_noise else "",
+                shared_constants({"rng_seed": "1"}),
+                "count_spont : integer",
+                "count_early : integer",
+                "count_late : integer",
+                window_eqs,
+            ]
+        ),
+        synaptic="g_exc*(E_exc - v) + g_apl*(E_inh - v)"
+        + (" + I_noise" if s.kc_current_noise else ""),
+        extra_reset="count_spont += int(t < t_odor_on)\n"
+        "count_early += int(t >= t_odor_on and t < t_odor_mid)\n"
+        "count_late += int(t >= t_odor_mid and t < t_odor_off)\n" + window_reset,
+    )
+    kc.slot = np.repeat(np.arange(s.batch), s.n_kc)
+    if s.kc_current_noise:
+        # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
+        kc.run_regularly(
+            "I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2) * randn()",
+            dt=NOISE_DT_STEPS * dt,
+            when="start",
+            name="kc_current_noise",
+        )
+    return kc
+
+
+def _apl(s: Structure, params, constants, kc):
+    """APL: one neuron (or compartment) per slot; it writes its output conductance into the
+    g_apl of the KCs it inhibits."""
+    n_comp = s.apl_compartments
+    apl = population(
+        "apl",
+        s.batch * n_comp,
+        params.apl.neuron,
+        constants,
+        extra_eqs="\n".join(
+            ["dg_out/dt = -g_out / tau_apl_out : siemens", "count_odor : integer"]
+        ),
+        synaptic="g_exc*(E_exc - v)",
+        extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
+        order=-2,
+    )
+    apl.slot = np.repeat(np.arange(s.batch), n_comp)
+    # Each KC reads its own copy of its APL compartment's conductance (a read through a linked
+    # variable would keep gcc from vectorising the KCs' loop). The APL writes it into its block,
+    # after its own update (order -2) and before the KCs' (order 0), so they see the same value.
+    block = s.n_kc // n_comp
+    apl.namespace["broadcast"] = apl_broadcast(device.get_array_name(kc.variables["g_apl"]), block)
+    apl.run_regularly(
+        "g_out = broadcast(g_out, i)", when="groups", order=-1, name="kc_apl_inhibition"
+    )
+    return apl
+
+
+def _output_neurons(s: Structure, params, constants, stimulus, dt):
+    """MBONs and their DANs (one DAN per MBON compartment, driven by ``dan_drive``)."""
+    mbon = population(
+        "mbon",
+        s.batch * s.n_mbon,
+        params.mbon.neuron,
+        constants,
+        extra_eqs="ddopamine/dt = -dopamine / tau_dopamine : 1",
+        synaptic="g_exc*(E_exc - v)",
+    )
+    mbon.slot = np.repeat(np.arange(s.batch), s.n_mbon)
+    dan = population(
+        "dan",
+        s.batch * s.n_mbon,
+        params.dan.neuron,
+        constants,
+        extra_eqs="",
+        synaptic="g_exc*(E_exc - v)",
+    )
+    dan.slot = np.repeat(np.arange(s.batch), s.n_mbon)
+    dan.namespace.update(dan_drive=stimulus["dan_drive"])
+    dan.run_regularly(
+        "g_exc += w_dan_input * poisson(dan_drive(t, i) * dt)",
+        dt=dt,
+        when="start",
+        name="dan_input",
+    )
+    return mbon, dan
+
+
+def _kc_mbon(s: Structure, constants, kc, mbon, dan) -> list:
+    """KC -> MBON synapses (plastic: three-factor rule with DAN -> MBON dopamine)."""
+    model, on_pre = "w : siemens", "g_exc_post += w"
+    if s.plastic:
+        own = {k.split(".", 1)[1]: c.unit for k, c in constants.items() if k.startswith("kc_mbon.")}
+        model += "\ndeligibility/dt = -eligibility / tau_eligibility : 1 (event-driven)\n"
+        model += shared_constants(own)
+        on_pre += "\neligibility += 1"
+    kc_mbon = Synapses(kc, mbon, model, on_pre=on_pre, name="kc_mbon")
+    pre = np.repeat(np.arange(s.batch * s.n_kc), s.n_mbon)
+    post = (pre // s.n_kc) * s.n_mbon + np.tile(np.arange(s.n_mbon), s.batch * s.n_kc)
+    kc_mbon.connect(i=pre, j=post)
+    kc_mbon.w = "w_kc_mbon_post"
+    if not s.plastic:
+        return [kc_mbon]
+    # Three-factor rule: dw/dt = -eta * e(t) * D(t) * w0 + r * (w0 - w), clipped at 0, with e
+    # the KC's eligibility trace (decayed to now) and D the compartment's dopamine trace.
+    # It runs per MBON (flysim.model.kernels.kc_mbon_plasticity: an MBON without dopamine has
+    # no change at all), over the synapses in the order made above.
+    mbon.namespace["plasticity"] = kc_mbon_plasticity(
+        kc_mbon, s.n_kc, s.n_mbon, float(LEARNING_DT / second)
+    )
+    mbon.run_regularly(
+        "dopamine = plasticity(dopamine, i, w_kc_mbon, t)",
+        dt=LEARNING_DT,
+        name="kc_mbon_plasticity",
+    )
+    dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1", name="dan_mbon")
+    dan_mbon.connect(j="i")
+    return [kc_mbon, dan_mbon]
+
+
+def _seed_and_initialise(params, groups, kc):
+    """Apply the run's values (before the synapses are made from the claws and the state is
+    initialised, so both can depend on them), seed brian2's generator, set initial values."""
+    device.apply_run_args()
+    seed_array = device.get_array_name(kc.variables["rng_seed"])
+    device.insert_code(
+        "main", f"brian::_random_generators[0].seed((unsigned long) {seed_array}[0]);"
+    )
+    for group in groups:
+        model = get_model(getattr(params, group.name).neuron)
+        for var, expr in model.initial.items():
+            setattr(group, var, expr)
+
+
+def build_network(params: CircuitParams, structure: Structure) -> Circuit:
+    """Create (in the active device) the network of ``structure``.
+
+    ``params`` only provides the shape of the populations' parameter sets; the values are set
+    per run (``flysim.model.constants``). Call between ``set_device('cpp_standalone')`` and
+    ``device.build``.
+    """
+    s = structure
+    dt = s.dt_us * 1e-6 * second
+    constants = run_time_constants(params, s)
+    stimulus = _stimulus_arrays(s)
+    pn = _projection_neurons(s, params, constants, stimulus, dt)
+    kc = _kenyon_cells(s, params, constants, dt)
+    apl = _apl(s, params, constants, kc)
+    mbon, dan = _output_neurons(s, params, constants, stimulus, dt)
+    groups = [pn, kc, apl, mbon, dan]
+    _seed_and_initialise(params, groups, kc)
+
+    claw_match = " or ".join(f"claw{c}_post == i" for c in range(s.kc_in_degree))
+    pn_kc = Synapses(pn, kc, on_pre="g_exc_post += w_pn_kc_post", name="pn_kc")
+    pn_kc.connect(
+        j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) if {claw_match}"
+    )
+    compartment = np.arange(s.batch * s.n_kc) // (s.n_kc // s.apl_compartments)
+    kc_apl = Synapses(kc, apl, on_pre="g_exc_post += w_kc_apl_post", name="kc_apl")
+    kc_apl.connect(i=np.arange(s.batch * s.n_kc), j=compartment)
+    synapses = [pn_kc, kc_apl, *_kc_mbon(s, constants, kc, mbon, dan)]
+
+    monitors = {
+        "apl_spikes": SpikeMonitor(apl, name="apl_spikes"),
+        "mbon_spikes": SpikeMonitor(mbon, name="mbon_spikes"),
+    }
+    if s.record_spikes:
+        monitors["kc_spikes"] = SpikeMonitor(kc, name="kc_spikes")
+        monitors["pn_spikes"] = SpikeMonitor(pn, name="pn_spikes")
+    network = Network(*groups, *synapses, *monitors.values())
+    return Circuit(
+        network=network,
+        groups={g.name: g for g in groups},
+        synapses={"pn_kc": pn_kc, "kc_mbon": synapses[2]},
+        timed_arrays=stimulus,
+        monitors=monitors,
+        inputs=[claw_input(c) for c in range(s.kc_in_degree)] + ["kc.rng_seed", *stimulus],
+    )

@@ -1,0 +1,185 @@
+"""Parameter scans: an experiment over a grid of circuit and noise values, stored point by point.
+
+.. code-block:: python
+
+    import flysim
+    from flysim.experiments import summary_experiment
+    from flysim.scan import scan
+
+    params = flysim.load_params("tiny")
+    ds = scan(
+        summary_experiment(n_odors=4, n_trials=4),
+        params,
+        {"li.strength": [0.5, 1.0], "noise.input_sigma": [0.0, 10.0]},
+        seeds=[0, 1],
+        store="li_noise.zarr",
+    )
+    ds.decoder_accuracy.sel({"li.strength": 0.5})   # dims: li.strength, noise.input_sigma, fly
+
+- **Grid**: ``{"group.name": [values]}`` are circuit parameters (``flysim.with_overrides``),
+  ``{"noise.<field>": [values]}`` fields of the base ``flysim.Noise``. One result dim per path,
+  named by the path, with plain-float coordinates in the parameter's TOML unit
+  (``attrs["units"]``), plus ``fly`` (the wiring seeds).
+- **Experiment**: any picklable ``experiment(params, noise, seed) -> xarray.Dataset``. A
+  ``describe()`` method (a JSON-able dict) says what the store records about it; otherwise its
+  qualified name and ``vars()`` are recorded. An optional ``prepare(params, noise)`` method
+  (e.g. compiling its network) is called in this process, for the first point, while a local
+  cluster's workers start. Built in: ``flysim.experiments.summary_experiment``.
+- **Store**: a directory (zarr, see ``flysim.scan.store``). Finished points are written as they
+  arrive, each atomically, so an interrupted scan (even ``kill -9``) resumes by computing only
+  the missing points; a grid extended with new values computes only the new points. A store made
+  by another experiment, base parameters, base noise or set of grid paths is refused.
+- **Execution**: ``workers=None`` runs in this process; ``workers=N`` starts a
+  ``dask.distributed.LocalCluster(n_workers=N, threads_per_worker=1, processes=True)``;
+  ``scheduler="tcp://host:port"`` (or a ``distributed.Client``) uses a running cluster. One task
+  per (grid point, fly), retried on error; a task whose worker dies is rescheduled by dask. Only
+  this (driver) process writes to the store. Scripts that start a LocalCluster need the usual
+  ``if __name__ == "__main__":`` guard (workers are spawned processes).
+
+On a SLURM cluster (``pip install dask-jobqueue``)::
+
+    from dask_jobqueue import SLURMCluster
+
+    cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00",
+                           job_script_prologue=["export FLYSIM_CACHE_DIR=/scratch/$USER/flysim"])
+    cluster.scale(jobs=20)                       # 20 single-core workers
+    ds = scan(experiment, params, grid, seeds=range(10), store="scan.zarr",
+              scheduler=cluster.scheduler_address)
+
+Each worker compiles a network structure once into its ``FLYSIM_CACHE_DIR`` (a shared or
+node-local directory; builds are locked, so workers can share one) and reuses it for every point.
+Results do not depend on the number or kind of workers: every point is a pure function of
+(experiment, parameters, noise, fly seed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import xarray as xr
+
+from ..params import CircuitParams, params_to_dict, with_overrides
+from ..params.noise import Noise
+from ..params.units import shown
+from .assemble import assemble
+from .execute import ScanPointError, execute, point_key, point_label
+from .experiment import describe_experiment
+from .grid import Axis, check_seeds, normalize_grid
+from .store import FORMAT, MemoryStore, ScanStore, StoreMismatchError
+
+__all__ = [
+    "scan",
+    "Axis",
+    "normalize_grid",
+    "describe_experiment",
+    "ScanPointError",
+    "StoreMismatchError",
+]
+
+
+def scan(
+    experiment,
+    base_params: CircuitParams,
+    grid: dict,
+    *,
+    seeds,
+    store,
+    noise: Noise | None = None,
+    workers: int | None = None,
+    scheduler=None,
+    progress: bool = True,
+    retries: int = 2,
+) -> xr.Dataset:
+    """Run ``experiment`` at every point of ``grid`` for every fly seed; store and return results.
+
+    Parameters
+    ----------
+    experiment : callable
+        ``experiment(params, noise, seed) -> xarray.Dataset``; picklable to run on workers.
+    base_params : CircuitParams
+        The circuit the grid values are applied to (``flysim.with_overrides``).
+    grid : dict
+        ``{"group.name" or "noise.field": [values]}``; values are quantities, numbers, bools,
+        strings or ``{"value": ..., "unit": ...}`` dicts.
+    seeds : int or list of int
+        Wiring ("fly") seeds; the ``fly`` dim.
+    store : str or Path or None
+        Directory of the zarr store (created if missing). None keeps results in memory only.
+    noise : Noise
+        Base noise; ``noise.*`` grid paths replace its fields (default ``Noise()``).
+    workers : int
+        Run on a new local dask cluster of this many single-threaded worker processes.
+    scheduler : str or distributed.Client
+        Address of a running dask scheduler (or a client) instead of a local cluster.
+    progress : bool
+        Show a tqdm bar over points (with ETA).
+    retries : int
+        Extra attempts of a point that raised on a worker.
+
+    Returns
+    -------
+    xarray.Dataset
+        The experiment's variables with dims ``(*grid paths, fly, *experiment dims)``, read back
+        from the store (so a resumed scan returns exactly what an uninterrupted one does).
+    """
+    noise = Noise() if noise is None else noise
+    if not isinstance(noise, Noise):
+        raise TypeError(f"noise must be a flysim.Noise, got {type(noise).__name__}")
+    if not isinstance(base_params, CircuitParams):
+        raise TypeError(f"base_params must be CircuitParams, got {type(base_params).__name__}")
+    axes = normalize_grid(grid, base_params, noise)
+    seeds = check_seeds(seeds)
+    if workers is not None and scheduler is not None:
+        raise ValueError("give either workers (a local cluster) or scheduler, not both")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be a positive integer or None, got {shown(workers)}")
+    identity = {
+        "format": FORMAT,
+        "experiment": describe_experiment(experiment),
+        "base_params": params_to_dict(base_params),
+        "base_noise": noise.to_dict(),
+        "grid_paths": sorted(a.path for a in axes),
+    }
+    points = []
+    for combo in itertools.product(*(a.coords for a in axes)):
+        for seed in seeds:
+            values = {a.path: c for a, c in zip(axes, combo, strict=True)}
+            points.append(({"values": values, "seed": seed}, combo))
+    opened = MemoryStore(identity) if store is None else ScanStore(store, identity)
+    with opened as st:
+        done = st.keys()
+        tasks = []
+        for point, combo in points:
+            key = point_key(point["values"], point["seed"])
+            if key in done:
+                continue
+            param_values = {
+                a.path: a.value(c) for a, c in zip(axes, combo, strict=True) if not a.is_noise
+            }
+            noise_values = {
+                a.path[6:]: a.value(c) for a, c in zip(axes, combo, strict=True) if a.is_noise
+            }
+            try:
+                params = with_overrides(base_params, param_values)
+                point_noise = dataclasses.replace(noise, **noise_values)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"grid point {point_label(point)}: {error}") from None
+            tasks.append((key, point, params, point_noise, point["seed"]))
+            done.add(key)
+        from tqdm.auto import tqdm
+
+        with tqdm(
+            total=len(points),
+            initial=len(points) - len(tasks),
+            desc="scan",
+            unit="point",
+            disable=not progress,
+        ) as bar:
+            if tasks:
+                execute(tasks, st, experiment, workers, scheduler, retries, bar)
+        datasets = [st.read(point_key(p["values"], p["seed"]), p) for p, _ in points]
+    return assemble(datasets, axes, seeds, identity)
+

@@ -1,0 +1,118 @@
+"""Figure scripts in quick mode write their .png and .nc; ``flysim figures`` runs every script and
+names the ones that fail."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+import flysim
+from flysim.cli import commands as cli
+from flysim.redundancy import CONDITIONS
+
+FIGURES = Path(__file__).resolve().parents[2] / "figures"
+
+#: script -> (output stem, variables its .nc must hold)
+OUTPUTS = {
+    "fig_circuit": (
+        "circuit_quick",
+        {"kc_coding_level", "kc_population_sparseness", "kc_late_early_ratio", "kc_spike_time"},
+    ),
+    "fig_redundancy": ("redundancy_quick", {"accuracy", "li_benefit", "sfa_benefit", "synergy"}),
+    "fig_pattern_separation": (
+        "pattern_separation_quick",
+        {"input_similarity", "pn_similarity", "kc_similarity"},
+    ),
+    "fig_kvlif_vs_lif": ("kvlif_vs_lif_quick", {"rate", "dynamic_range"}),
+    "fig_discrimination_noise": (
+        "discrimination_noise_quick",
+        {"decoder_accuracy", "mbon_accuracy"},
+    ),
+}
+
+
+def run_quick(name, out_dir):
+    """Import ``figures/<name>.py`` and run its ``main(quick=True)``; return the saved .nc."""
+    spec = importlib.util.spec_from_file_location(name, FIGURES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(quick=True, out_dir=out_dir)
+    stem, variables = OUTPUTS[name]
+    assert (out_dir / f"{stem}.png").stat().st_size > 10_000
+    saved = xr.load_dataset(out_dir / f"{stem}.nc")
+    assert variables <= set(saved.data_vars), variables - set(saved.data_vars)
+    return saved
+
+
+def test_fig_circuit(tmp_path):
+    saved = run_quick("fig_circuit", tmp_path)
+    assert list(saved.condition.values) == list(CONDITIONS)
+    assert saved.kc_coding_level.dims == ("condition", "fly") and saved.sizes["fly"] >= 2
+    coding = saved.kc_coding_level.mean("fly")
+    assert coding.sel(condition="none") > 2 * coding.sel(condition="LI+SFA")  # APL sparsens
+    assert set(saved.kc_spike_condition.values) == set(range(len(CONDITIONS)))
+
+
+def test_fig_redundancy(tmp_path):
+    saved = run_quick("fig_redundancy", tmp_path)
+    assert saved.accuracy.dims == ("condition", "noise", "fly")
+    assert saved.accuracy.sel(noise=0).min() >= 0.9  # noise-free pairs are told apart
+    assert "LI benefit" in saved.li_benefit.attrs["long_name"]
+    assert saved.attrs["li_site"] == "apl"
+
+
+def test_fig_redundancy_refuses_li_site_as_a_setting(tmp_path):
+    # redundancy() sets li.site from --li-site, so a --set li.site would be silently overridden
+    spec = importlib.util.spec_from_file_location("fig_redundancy", FIGURES / "fig_redundancy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit, match="use --li-site instead"):
+        module.main(out_dir=tmp_path, settings=['li.site="ln"'])
+    assert not list(tmp_path.iterdir())
+
+
+def test_fig_pattern_separation(tmp_path):
+    saved = run_quick("fig_pattern_separation", tmp_path)
+    assert saved.kc_similarity.dims == ("condition", "pair", "fly")
+    assert (abs(saved.kc_similarity) <= 1).all()
+    # the KC layer decorrelates: on average below the ORN input correlation
+    kc = saved.kc_similarity.sel(condition="LI+SFA").mean(["pair", "fly"])
+    assert kc < saved.input_similarity.mean()
+
+
+def test_fig_kvlif_vs_lif(tmp_path):
+    saved = run_quick("fig_kvlif_vs_lif", tmp_path)
+    assert saved.rate.dims == ("neuron", "current")
+    assert saved.dynamic_range.sel(neuron="kvlif") > saved.dynamic_range.sel(neuron="lif")
+
+
+def test_fig_discrimination_noise(tmp_path):
+    saved = run_quick("fig_discrimination_noise", tmp_path)
+    assert saved.decoder_accuracy.dims == ("noise", "fly")
+    assert saved.decoder_accuracy.sel(noise=0).min() >= 0.9
+
+
+def test_figures_command_runs_every_script_and_names_failures(tmp_path, capsys):
+    (tmp_path / "fig_ok.py").write_text('import sys\nassert sys.argv[1:] == ["--quick"]\n')
+    (tmp_path / "fig_bad.py").write_text('raise SystemExit("something broke")\n')
+    (tmp_path / "helper.py").write_text('raise SystemExit("not a figure script")\n')
+    assert cli._figures(True, directory=tmp_path) == 1
+    out, err = capsys.readouterr()
+    assert "fig_ok.py ... ok" in out and "fig_bad.py ... FAILED" in out
+    assert "something broke" in out and "helper" not in out
+    assert "fig_bad.py" in err and "fig_ok.py" not in err
+
+
+def test_figures_command_without_the_source_tree(tmp_path, monkeypatch, capsys):
+    installed = tmp_path / "site-packages" / "flysim" / "__init__.py"
+    monkeypatch.setattr(flysim, "__file__", str(installed))
+    assert cli.main(["figures", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no figures/ directory" in err
+
+
+def test_every_figure_script_is_tested():
+    scripts = {p.stem for p in FIGURES.glob("fig_*.py")}
+    # fig_circuit_vs_adapter has its quick test in test_link.py
+    assert scripts - {"fig_circuit_vs_adapter"} == set(OUTPUTS)

@@ -1,0 +1,230 @@
+"""flysim's faster generated code (flysim/kernels.py, templates/) gives brian2's own results.
+
+One small standalone network is built twice, with brian2's code and makefile and with flysim's
+kernels and build (``build.mk``, ``pch.h``, the double ``timestep()``), and run from the same
+random seed: Poisson-driven neurons (rates 0, small and >= 10 per step, three neurons per input
+column), a thresholder with brian2's refractoriness and one without, 150 neurons (not a
+multiple of the 64-neuron blocks), a conductance-driven group with brian2's refractoriness and
+an ``exp()`` per neuron (exponential Euler, like the PNs), KCs inhibited by three APL
+compartments (a linked variable and a copy, or ``apl_broadcast``), and plastic synapses onto two
+MBON-like neurons of which only one receives dopamine (brian2's update of every synapse, or
+``kc_mbon_plasticity`` per MBON).
+"""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+N = 150
+
+
+def _run(directory, kernels: bool) -> dict:
+    import brian2
+    from brian2 import (
+        Network,
+        NeuronGroup,
+        PoissonGroup,
+        SpikeMonitor,
+        Synapses,
+        device,
+        ms,
+        nS,
+        second,
+        set_device,
+    )
+
+    from flysim.engine.build import COMPILE_ARGS, _make
+    from flysim.model.kernels import (
+        ThresholdCodeObject,
+        apl_broadcast,
+        kc_mbon_plasticity,
+        orn_poisson,
+        vectorisable_timestep,
+    )
+
+    set_device("cpp_standalone", build_on_run=False, directory=None)
+    brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
+    timestep = vectorisable_timestep() if kernels else contextlib.nullcontext()
+    try:
+        with timestep:
+            brian2.seed(11)
+            equations = "dv/dt = -v / (10*ms) : 1\nlam : 1 (constant)\ncolumn : integer (constant)"
+            groups = [
+                NeuronGroup(
+                    N,
+                    equations,
+                    threshold="v > 1",
+                    reset="v = 0",
+                    refractory=2 * ms,
+                    method="exact",
+                    name="with_refractory",
+                ),
+                NeuronGroup(
+                    N,
+                    equations,
+                    threshold="v > 1",
+                    reset="v = 0",
+                    method="exact",
+                    name="without_refractory",
+                ),
+            ]
+            draw = "orn_poisson(lam, column)" if kernels else "poisson(lam)"
+            for group in groups:
+                group.lam = np.tile([0.0, 0.03, 0.3, 1.2, 12.0], N // 5)
+                group.column = np.arange(N) // 3
+                group.run_regularly(f"v += 0.2 * {draw}", when="start")
+                group.namespace["orn_poisson"] = orn_poisson
+                if kernels:
+                    group.thresholder["spike"].codeobj_class = ThresholdCodeObject
+            conductance = NeuronGroup(
+                N,
+                """dv/dt = (g * (1.5 - v) - v) / (10*ms) : 1 (unless refractory)
+                dg/dt = -g / (5*ms) : 1
+                lam : 1 (constant)
+                column : integer (constant)""",
+                threshold="v > 1",
+                reset="v = 0",
+                refractory=2 * ms,
+                method="exponential_euler",
+                name="conductance",
+            )
+            conductance.lam, conductance.column = groups[0].lam[:], groups[0].column[:]
+            conductance.namespace["orn_poisson"] = orn_poisson
+            conductance.run_regularly(f"g += 0.1 * {draw}", when="start")
+            apl = NeuronGroup(3, "dg_out/dt = -g_out / (5*ms) : siemens", name="apl")
+            apl.run_regularly("g_out += 0.05 * nS * poisson(0.5)", when="start")
+            kc = NeuronGroup(
+                N,
+                """dv/dt = (3 - v - g_apl / nS * v) / (10*ms) : 1
+                g_apl : siemens"""
+                + ("" if kernels else "\ng_apl_out : siemens (linked)"),
+                threshold="v > 1",
+                reset="v = 0",
+                method="euler",
+                name="kc",
+            )
+            if kernels:
+                apl.namespace["broadcast"] = apl_broadcast(
+                    device.get_array_name(kc.variables["g_apl"]), N // 3
+                )
+                apl.run_regularly("g_out = broadcast(g_out, i)", when="groups", order=-1)
+            else:
+                kc.g_apl_out = brian2.linked_var(apl, "g_out", index=np.arange(N) // (N // 3))
+                kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1)
+            groups += [conductance, kc]
+            mbon = NeuronGroup(
+                2,
+                "ddopamine/dt = -dopamine / (100*ms) : 1"
+                + ("\nw0 : siemens (shared, constant)" if kernels else ""),
+                name="mbon",
+            )
+            dan = PoissonGroup(1, 50 * brian2.Hz, name="dan")
+            dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1")
+            dan_mbon.connect(j="0")  # MBON 1 never gets dopamine
+            plastic = Synapses(
+                groups[1],
+                mbon,
+                """w : siemens
+                deligibility/dt = -eligibility / (1*second) : 1 (event-driven)"""
+                + (
+                    """
+                tau_eligibility : second (shared, constant)
+                learning_rate : 1 (shared, constant)
+                recovery_rate : hertz (shared, constant)"""
+                    if kernels
+                    else ""
+                ),
+                on_pre="eligibility += 1",
+                name="plastic",
+            )
+            plastic.connect()  # synapse (k, m) at k * 2 + m: the order kc_mbon_plasticity takes
+            plastic.w = 5 * nS
+            if kernels:
+                plastic.tau_eligibility, plastic.learning_rate = 1 * second, 0.5
+                plastic.recovery_rate = 0 * brian2.Hz
+                mbon.namespace["plasticity"] = kc_mbon_plasticity(plastic, N, 2, 0.001)
+                mbon.w0 = 5 * nS
+                mbon.run_regularly(
+                    "dopamine = plasticity(dopamine, i, w0, t)", dt=1 * ms, name="plastic_update"
+                )
+            else:
+                plastic.run_regularly(
+                    "w = clip(w + (0 * Hz * (5*nS - w) - 0.5 * 5*nS * eligibility"
+                    " * exp(-(t - lastupdate) / (1*second)) * dopamine_post / second)"
+                    " * 0.001 * second, 0 * nS, 2 * 5*nS)",
+                    dt=1 * ms,
+                    name="plastic_update",
+                )
+            monitors = [SpikeMonitor(g) for g in groups]
+            Network(*groups, apl, mbon, dan, dan_mbon, plastic, *monitors).run(300 * ms)
+            # brian2 generates (with flysim's timestep() for the kernels); brian2's make runs here
+            device.build(
+                directory=str(directory), compile=not kernels, run=not kernels, with_output=False
+            )
+        if kernels:  # flysim's build: its makefile additions, the precompiled header
+            _make(directory)
+            device.run(str(directory), "results", with_output=False, run_args=None)
+        out = {f"i{k}": np.array(m.i[:]) for k, m in enumerate(monitors)}
+        out.update({f"t{k}": np.array(m.t[:] / second) for k, m in enumerate(monitors)})
+        out["w"] = np.array(plastic.w[:] / nS)
+        out["post"] = np.array(plastic.j[:])
+        out["conductance_v"] = np.array(conductance.v[:])
+        out["kc_v"], out["kc_g_apl"] = np.array(kc.v[:]), np.array(kc.g_apl[:])
+    finally:
+        device.reinit()
+        device.activate()
+        set_device("runtime")
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return {k: _run(tmp_path_factory.mktemp(f"kernels_{k}"), k) for k in (False, True)}
+
+
+def test_the_kernels_give_brian2s_spikes_bit_for_bit(runs):
+    brian, flysim = runs[False], runs[True]
+    for k in range(4):  # two thresholders, the conductance group, the KCs
+        assert len(brian[f"i{k}"]) > 1000  # many spikes, in many 64-neuron blocks
+        assert np.array_equal(brian[f"i{k}"], flysim[f"i{k}"])
+        assert np.array_equal(brian[f"t{k}"], flysim[f"t{k}"])
+    assert set(brian["i0"]) != set(range(N))  # rate-0 neurons never spike
+
+
+def test_vectorised_exponential_euler_and_apl_broadcast_keep_the_state(runs):
+    brian, flysim = runs[False], runs[True]
+    # libmvec's exp() may differ from the scalar one in the last bits; nothing more
+    np.testing.assert_allclose(flysim["conductance_v"], brian["conductance_v"], rtol=1e-12)
+    assert np.array_equal(flysim["kc_g_apl"], brian["kc_g_apl"])  # a copy, bit for bit
+    assert len(set(brian["kc_g_apl"])) == 3 and brian["kc_g_apl"].min() > 0  # 3 compartments
+    assert np.array_equal(flysim["kc_v"], brian["kc_v"])
+
+
+def test_vectorisable_timestep_is_undone_after_the_build():
+    from brian2 import DEFAULT_FUNCTIONS
+    from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+
+    from flysim.model.kernels import vectorisable_timestep
+
+    implementations = DEFAULT_FUNCTIONS["timestep"].implementations
+    before = implementations[CPPCodeGenerator]
+    with vectorisable_timestep():
+        assert implementations[CPPCodeGenerator] is not before
+    assert implementations[CPPCodeGenerator] is before
+
+
+def test_kc_mbon_plasticity_equals_brian2s_update(runs):
+    brian, flysim = runs[False], runs[True]
+    np.testing.assert_allclose(flysim["w"], brian["w"], rtol=1e-12, atol=0)
+    punished = brian["post"] == 0
+    assert (brian["w"][punished] < 5).sum() > 50  # the rule acted at many synapses
+    assert np.all(flysim["w"][~punished] == 5)  # no dopamine: skipped, unchanged exactly
+
+
+def test_a_random_threshold_keeps_brian2s_template():
+    from flysim.model.kernels import fast_threshold_ok
+
+    assert fast_threshold_ok("v > V_T and t > ref_until")
+    assert not fast_threshold_ok("v > V_T or rand() < p_spont")
+    assert not fast_threshold_ok("orn_poisson(lam, column) > 0")

@@ -9,7 +9,8 @@ a run-time value, so a new fly, odor, strength or seed never recompiles:
 - every constant of every population (``flysim.model.constants``: weights, time constants,
   strengths of LI and SFA);
 - the ORN drive (a TimedArray over time x slot-glomeruli) and the DAN drive;
-- the seed of brian2's random generator (Poisson input, KC current noise).
+- each slot's key of its random streams (ORN Poisson input, KC current noise, DAN input:
+  ``flysim.model.streams``), so a trial draws the same numbers in any batch.
 
 What is fixed (the :class:`~flysim.model.structure.Structure`) is what changes the generated
 code: sizes, neuron models, the batch size, durations and what is recorded.
@@ -20,13 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Hz, Network, SpikeMonitor, Synapses, TimedArray, device, ms, second
+from brian2 import Hz, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, device, ms, second
 
 from ..params import CircuitParams
 from .constants import LEARNING_DT, NOISE_DT_STEPS, run_time_constants
-from .kernels import apl_broadcast, kc_mbon_plasticity, orn_poisson
+from .kernels import apl_broadcast, kc_mbon_plasticity
 from .neurons import get_model
 from .populations import population, shared_constants
+from .streams import stream_normal, stream_poisson
 from .structure import Structure
 
 __all__ = ["build_network", "Circuit", "window_counter", "claw_input"]
@@ -41,8 +43,13 @@ class Circuit:
     synapses: dict
     timed_arrays: dict
     monitors: dict
-    #: Per-run inputs besides the constants: claws, the random seed, the stimulus arrays.
+    #: Per-run inputs besides the constants: claws, stream keys, the stimulus arrays.
     inputs: list = field(default_factory=list)
+
+
+#: The per-slot inputs of the random streams: each slot's 64-bit key as two 32-bit words, and
+#: a seed for brian2's own generator (used only by a user's neuron model that calls rand()).
+STREAM_INPUTS = ("slots.key_lo", "slots.key_hi", "slots.rng_seed")
 
 
 def window_counter(population_name: str, presentation: int) -> str:
@@ -87,7 +94,22 @@ def _stimulus_arrays(s: Structure) -> dict:
     }
 
 
-def _projection_neurons(s: Structure, params, constants, stimulus, dt):
+def _slots(s: Structure) -> NeuronGroup:
+    """One element per slot holding its stream key (no dynamics)."""
+    return NeuronGroup(
+        s.batch,
+        "key_lo : integer (constant)\nkey_hi : integer (constant)\n"
+        "rng_seed : integer (shared, constant)",
+        name="slots",
+        namespace={},
+    )
+
+
+def _stream_arrays(slots) -> tuple[str, str]:
+    return tuple(device.get_array_name(slots.variables[k]) for k in ("key_lo", "key_hi"))
+
+
+def _projection_neurons(s: Structure, params, constants, stimulus, slots, dt):
     """PNs: ORN Poisson (or mean) drive, optional LN shunting (divisive normalisation)."""
     window_eqs, window_reset = _window_counters(s.presentations)
     pn = population(
@@ -114,13 +136,14 @@ def _projection_neurons(s: Structure, params, constants, stimulus, dt):
     # Each ORN spike adds w_orn; with poisson_on = 0 the drive is its mean, without fluctuations.
     # The LN conductance is a variable set here, at the same time t, rather than a subexpression
     # of the PN update: a TimedArray read there kept that loop from being vectorised.
+    orn_poisson = stream_poisson(*_stream_arrays(slots), "orn_input", s.n_pn)
     pn.namespace.update(
         orn_mean=stimulus["orn_mean"], orn_rate=stimulus["orn_rate"], orn_poisson=orn_poisson
     )
     pn.run_regularly(
         "g_ln = w_ln * orn_mean(t, slot) / Hz\n"
-        "g_exc += w_orn * (poisson_on * orn_poisson(n_orn * orn_rate(t, column) * dt, column)"
-        " + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
+        "g_exc += w_orn * (poisson_on * orn_poisson(n_orn * orn_rate(t, column) * dt, column,"
+        " i, t_in_timesteps) + (1 - poisson_on) * n_orn * orn_rate(t, column) * dt)",
         dt=dt,
         when="start",
         name="pn_orn_input",
@@ -128,7 +151,7 @@ def _projection_neurons(s: Structure, params, constants, stimulus, dt):
     return pn
 
 
-def _kenyon_cells(s: Structure, params, constants, dt):
+def _kenyon_cells(s: Structure, params, constants, slots, dt):
     """KCs: claws, APL feedback (written by the APL into g_apl), OU current noise, counts."""
     window_eqs, window_reset = _window_counters(s.presentations)
     kc = population(
@@ -141,7 +164,6 @@ def _kenyon_cells(s: Structure, params, constants, dt):
                 *(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree)),
                 "g_apl : siemens",  # the APL compartment's g_out, written by the APL
                 "I_noise : amp" if s.kc_current_noise else "",
-                shared_constants({"rng_seed": "1"}),
                 "count_spont : integer",
                 "count_early : integer",
                 "count_late : integer",
@@ -157,8 +179,10 @@ def _kenyon_cells(s: Structure, params, constants, dt):
     kc.slot = np.repeat(np.arange(s.batch), s.n_kc)
     if s.kc_current_noise:
         # Exact Ornstein-Uhlenbeck update; noise_sigma = 0 makes the noise exactly zero.
+        kc.namespace["normal"] = stream_normal(*_stream_arrays(slots), "kc_current_noise", s.n_kc)
         kc.run_regularly(
-            "I_noise = I_noise * noise_decay + noise_sigma * sqrt(1 - noise_decay**2) * randn()",
+            "I_noise = I_noise * noise_decay"
+            " + noise_sigma * sqrt(1 - noise_decay**2) * normal(i, t_in_timesteps)",
             dt=NOISE_DT_STEPS * dt,
             when="start",
             name="kc_current_noise",
@@ -175,9 +199,7 @@ def _apl(s: Structure, params, constants, kc):
         s.batch * n_comp,
         params.apl.neuron,
         constants,
-        extra_eqs="\n".join(
-            ["dg_out/dt = -g_out / tau_apl_out : siemens", "count_odor : integer"]
-        ),
+        extra_eqs="\n".join(["dg_out/dt = -g_out / tau_apl_out : siemens", "count_odor : integer"]),
         synaptic="g_exc*(E_exc - v)",
         extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
         order=-2,
@@ -194,7 +216,7 @@ def _apl(s: Structure, params, constants, kc):
     return apl
 
 
-def _output_neurons(s: Structure, params, constants, stimulus, dt):
+def _output_neurons(s: Structure, params, constants, stimulus, slots, dt):
     """MBONs and their DANs (one DAN per MBON compartment, driven by ``dan_drive``)."""
     mbon = population(
         "mbon",
@@ -214,9 +236,10 @@ def _output_neurons(s: Structure, params, constants, stimulus, dt):
         synaptic="g_exc*(E_exc - v)",
     )
     dan.slot = np.repeat(np.arange(s.batch), s.n_mbon)
-    dan.namespace.update(dan_drive=stimulus["dan_drive"])
+    dan_poisson = stream_poisson(*_stream_arrays(slots), "dan_input", s.n_mbon)
+    dan.namespace.update(dan_drive=stimulus["dan_drive"], dan_poisson=dan_poisson)
     dan.run_regularly(
-        "g_exc += w_dan_input * poisson(dan_drive(t, i) * dt)",
+        "g_exc += w_dan_input * dan_poisson(dan_drive(t, i) * dt, i, i, t_in_timesteps)",
         dt=dt,
         when="start",
         name="dan_input",
@@ -256,15 +279,15 @@ def _kc_mbon(s: Structure, constants, kc, mbon, dan) -> list:
     return [kc_mbon, dan_mbon]
 
 
-def _seed_and_initialise(params, groups, kc):
+def _seed_and_initialise(params, groups, slots):
     """Apply the run's values (before the synapses are made from the claws and the state is
     initialised, so both can depend on them), seed brian2's generator, set initial values."""
     device.apply_run_args()
-    seed_array = device.get_array_name(kc.variables["rng_seed"])
+    seed_array = device.get_array_name(slots.variables["rng_seed"])
     device.insert_code(
         "main", f"brian::_random_generators[0].seed((unsigned long) {seed_array}[0]);"
     )
-    for group in groups:
+    for group in groups[1:]:
         model = get_model(getattr(params, group.name).neuron)
         for var, expr in model.initial.items():
             setattr(group, var, expr)
@@ -281,12 +304,13 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
     dt = s.dt_us * 1e-6 * second
     constants = run_time_constants(params, s)
     stimulus = _stimulus_arrays(s)
-    pn = _projection_neurons(s, params, constants, stimulus, dt)
-    kc = _kenyon_cells(s, params, constants, dt)
+    slots = _slots(s)
+    pn = _projection_neurons(s, params, constants, stimulus, slots, dt)
+    kc = _kenyon_cells(s, params, constants, slots, dt)
     apl = _apl(s, params, constants, kc)
-    mbon, dan = _output_neurons(s, params, constants, stimulus, dt)
-    groups = [pn, kc, apl, mbon, dan]
-    _seed_and_initialise(params, groups, kc)
+    mbon, dan = _output_neurons(s, params, constants, stimulus, slots, dt)
+    groups = [slots, pn, kc, apl, mbon, dan]
+    _seed_and_initialise(params, groups, slots)
 
     claw_match = " or ".join(f"claw{c}_post == i" for c in range(s.kc_in_degree))
     pn_kc = Synapses(pn, kc, on_pre="g_exc_post += w_pn_kc_post", name="pn_kc")
@@ -312,5 +336,5 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
         synapses={"pn_kc": pn_kc, "kc_mbon": synapses[2]},
         timed_arrays=stimulus,
         monitors=monitors,
-        inputs=[claw_input(c) for c in range(s.kc_in_degree)] + ["kc.rng_seed", *stimulus],
+        inputs=[claw_input(c) for c in range(s.kc_in_degree)] + [*STREAM_INPUTS, *stimulus],
     )

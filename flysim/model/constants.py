@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from brian2 import Quantity, get_unit, ms
+from brian2 import Quantity, get_unit, ms, volt
 
 from ..params import CircuitParams
 from ..params.noise import Noise
@@ -57,6 +57,29 @@ def _model_constants(params: CircuitParams) -> dict[str, Constant]:
     return table
 
 
+#: How far (V) a membrane potential may stray beyond its population's potentials before the
+#: run is refused: exponential Euler never leaves their range; forward Euler at a stable step
+#: stays within ~0.1 mV of it.
+RANGE_MARGIN = 2e-3
+
+
+def _voltage_range(params: CircuitParams, pop: str, structure: Structure, noise: Noise) -> dict:
+    """[v_floor, v_ceil]: the potentials a population's membrane can be pulled to (reversal
+    potentials, rest, reset, threshold: every voltage of its model and its synapses), widened
+    by a margin, and by 6 SD of the KC current noise's own shift (sigma / g_L)."""
+    population = getattr(params, pop)
+    values = model_values(get_model(population.neuron), params, population).values()
+    volts = [si(v) for v in values if isinstance(v, Quantity) and v.dim == volt.dim]
+    volts += [si(population.E_exc), si(population.E_inh)]
+    margin = RANGE_MARGIN
+    if pop == "kc" and structure.kc_current_noise:
+        margin += 6 * si(noise.kc_current_sigma) / si(population.g_L)
+    return {
+        f"{pop}.v_floor": Constant("volt", min(volts) - margin),
+        f"{pop}.v_ceil": Constant("volt", max(volts) + margin),
+    }
+
+
 def _odor_window(params: CircuitParams) -> tuple[float, float, float]:
     proto = params.protocol
     on, off = si(proto.baseline), si(proto.baseline + proto.odor_duration)
@@ -87,6 +110,8 @@ def _circuit_constants(params: CircuitParams, structure: Structure, noise: Noise
         "mbon.tau_dopamine": Constant("second", si(params.learning.tau_dopamine)),
         "dan.w_dan_input": Constant("siemens", si(weights.dan_input)),
     }
+    for pop in POPULATIONS:
+        table.update(_voltage_range(params, pop, structure, noise))
     if structure.kc_current_noise:
         step = NOISE_DT_STEPS * si(params.network.dt)
         decay = float(np.exp(-step / si(noise.kc_current_tau)))

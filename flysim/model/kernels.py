@@ -5,10 +5,6 @@
   vectorises it); only a block in which some neuron spikes is scanned again. brian2's template
   appends every neuron's spike under a branch, which keeps the loop scalar: it was a fifth of
   the conditioning network's time (BENCHMARKS.md).
-- :data:`orn_poisson` is brian2's ``poisson()`` for the ORN input, the same draws from the same
-  random numbers, except that ``exp(-lambda)`` is remembered per input column: the rate of a
-  column changes once per stimulus bin (10 steps) and 3 sister PNs share it, and brian2
-  recomputed it at every call.
 - :data:`plastic_weight` is the KC -> MBON weight update as a C++ function that returns the
   weight unchanged, without its ``exp()``, where the update is exactly zero: without recovery,
   at a synapse whose KC has not spiked (eligibility 0) or whose MBON has had no dopamine.
@@ -44,7 +40,6 @@ __all__ = [
     "apl_broadcast",
     "fast_threshold_ok",
     "kc_mbon_plasticity",
-    "orn_poisson",
     "plastic_weight",
     "vectorisable_timestep",
 ]
@@ -62,9 +57,10 @@ def fast_threshold_ok(threshold: str) -> bool:
     which the blocked template would draw twice."""
     from brian2.utils.stringtools import get_identifiers
 
-    functions = {**DEFAULT_FUNCTIONS, "orn_poisson": orn_poisson}
     return all(
-        functions[name].stateless for name in get_identifiers(threshold) if name in functions
+        DEFAULT_FUNCTIONS[name].stateless
+        for name in get_identifiers(threshold)
+        if name in DEFAULT_FUNCTIONS
     )
 
 
@@ -156,59 +152,6 @@ static inline double kc_mbon_plasticity(double dopamine, int32_t i, double w0, d
 
 def _kc_mbon_plasticity_python(dopamine, i, w0, t):
     raise NotImplementedError("kc_mbon_plasticity runs only in flysim's compiled (C++) network")
-
-
-_ORN_POISSON_CPP = """
-static inline int32_t orn_poisson(double lam, int32_t column, int _vectorisation_idx)
-{
-    // brian2's _poisson (codegen/generators/cpp_generator.py), step for step.
-    if (lam >= 10)
-        return _poisson_ptrs(lam, _vectorisation_idx);
-    if (lam == 0)
-        return 0;
-    static std::vector<double> last_lam, last_enlam;  // per column; NaN: not computed yet
-    if ((size_t)column >= last_lam.size()) {
-        last_lam.resize(column + 1, NAN);
-        last_enlam.resize(column + 1);
-    }
-    if (lam != last_lam[column]) {
-        last_lam[column] = lam;
-        last_enlam[column] = exp(-lam);
-    }
-    const double enlam = last_enlam[column];
-    int32_t X = 0;
-    double prod = 1.0;
-    while (1) {
-        prod *= _rand(_vectorisation_idx);
-        if (prod > enlam)
-            X += 1;
-        else
-            return X;
-    }
-}
-"""
-
-
-def _orn_poisson_python(lam, column):
-    raise NotImplementedError("orn_poisson runs only in flysim's compiled (C++) network")
-
-
-#: A Poisson count of mean ``lam`` for input column ``column`` (ORN spikes in one step).
-orn_poisson = Function(
-    _orn_poisson_python,
-    arg_units=[1, 1],
-    arg_names=["lam", "column"],
-    return_unit=1,
-    return_type="integer",
-    stateless=False,
-    auto_vectorise=True,
-)
-orn_poisson.implementations.add_implementation(
-    "cpp",
-    _ORN_POISSON_CPP,
-    name="orn_poisson",
-    dependencies={"_poisson": DEFAULT_FUNCTIONS["poisson"], "_rand": DEFAULT_FUNCTIONS["rand"]},
-)
 
 
 def apl_broadcast(kc_array: str, block: int) -> Function:

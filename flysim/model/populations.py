@@ -3,64 +3,33 @@ adds (synaptic input, run-time constants, counters), with refractoriness that ve
 
 from __future__ import annotations
 
-from brian2 import Equations, Expression, NeuronGroup, second
-from brian2.equations.equations import SingleEquation
+from brian2 import Equations, NeuronGroup, second
 
 from .constants import Constant
 from .kernels import ThresholdCodeObject, fast_threshold_ok
 from .neurons import get_model
+from .refractoriness import is_duration, written_out
 
-__all__ = ["population", "shared_constants"]
+__all__ = ["population", "shared_constants", "TRACKERS", "TRACK_RANGE", "NEVER"]
+
+#: What every population records for the run's checks (``flysim.run.guards``): its spikes, and
+#: the first time and value at which its membrane potential left [v_floor, v_ceil].
+TRACKERS = "n_spikes : integer\nt_out : second\nv_out : volt"
+#: t_out of a neuron that never left its range (seconds; any t_out after a run's end means never).
+NEVER = 1e9
+#: For populations whose thresholder is not flysim's (a random threshold), the same tracking as
+#: a loop of its own, after the state update and before the threshold (so that an unstable
+#: step is seen before a reset hides it). x * (1 - out) + y * out is exact for out in {0, 1}.
+_OUT_OF_RANGE = "int(t_out > t and not (v >= v_floor and v <= v_ceil))"
+TRACK_RANGE = "\n".join(
+    f"{name}_out = {name}_out * (1 - {_OUT_OF_RANGE}) + {name} * {_OUT_OF_RANGE}"
+    for name in ("v", "t")
+)
 
 
 def shared_constants(units: dict[str, str]) -> str:
     """Equation lines declaring ``{name: unit}`` as shared constants (set per run)."""
     return "\n".join(f"{name} : {unit} (shared, constant)" for name, unit in units.items())
-
-
-def _refractoriness_in_equations(model) -> tuple[Equations, str, str]:
-    """(equations, threshold, reset) of a forward-Euler model with its refractoriness written out.
-
-    brian2's own refractoriness keeps a ``char not_refractory`` array and tests
-    ``timestep(t - lastspike, dt)`` in the state update, which stops gcc from vectorising the
-    loop (BENCHMARKS.md). Here a neuron stays refractory while ``t < ref_until``, set at each
-    spike to half a step before the step at which brian2 would release it, and each
-    "unless refractory" derivative is multiplied by ``int(t > ref_until)``. Under forward Euler
-    this is the same arithmetic (``x + dt*(1*f)`` or ``x + dt*(0*f)``): results are
-    bit-identical to brian2's. Other methods keep brian2's mechanism (exponential Euler would
-    divide by the zeroed coefficient, Runge-Kutta would test the flag at sub-steps).
-    """
-    active = "int(t > ref_until)"
-    rewritten = []
-    for eq in Equations(model.equations).values():
-        if "unless refractory" in eq.flags:
-            flags = [f for f in eq.flags if f != "unless refractory"]
-            eq = SingleEquation(
-                eq.type,
-                eq.varname,
-                eq.dim,
-                var_type=eq.var_type,
-                expr=Expression(f"{active} * ({eq.expr})"),
-                flags=flags,
-            )
-        rewritten.append(eq)
-    equations = Equations(rewritten) + Equations("ref_until : second")
-    threshold = f"({model.threshold}) and t > ref_until"
-    reset = model.reset + f"\nref_until = t + (timestep({model.refractory}, dt) - 0.5) * dt"
-    return equations, threshold, reset
-
-
-def _is_duration(expression: str, values: dict) -> bool:
-    """Whether a refractory expression is a fixed duration (brian2 also accepts a condition,
-    e.g. ``"v > V_T"``, which has to keep brian2's own mechanism)."""
-    from brian2.core.namespace import DEFAULT_UNITS
-    from brian2.units.fundamentalunits import have_same_dimensions
-
-    try:
-        value = eval(expression, {"__builtins__": {}}, {**DEFAULT_UNITS, **values})  # noqa: S307
-    except Exception:  # names a state variable, or is no expression at all
-        return False
-    return have_same_dimensions(value, second)
 
 
 def population(
@@ -80,11 +49,12 @@ def population(
     model = get_model(model_name)
     own = {key.split(".", 1)[1]: c for key, c in constants.items() if key.startswith(f"{name}.")}
     values = {symbol: c.value * _unit(c.unit) for symbol, c in own.items()}
-    explicit = model.method == "euler" and _is_duration(model.refractory, values)
+    explicit = written_out(model) if is_duration(model.refractory, values) else None
     if explicit:
-        model_eqs, threshold, reset = _refractoriness_in_equations(model)
+        model_eqs, threshold, reset, method = explicit
     else:
         model_eqs, threshold, reset = Equations(model.equations), model.threshold, model.reset
+        method = model.method
     equations = model_eqs + Equations(
         "\n".join(
             [
@@ -92,6 +62,7 @@ def population(
                 "dg_exc/dt = -g_exc / tau_exc : siemens",
                 shared_constants({symbol: c.unit for symbol, c in own.items()}),
                 "slot : integer (constant)",
+                TRACKERS,
                 extra_eqs,
             ]
         )
@@ -100,17 +71,20 @@ def population(
         size,
         equations,
         threshold=threshold,
-        reset=reset + "\n" + extra_reset,
+        reset=reset + "\nn_spikes += 1\n" + extra_reset,
         refractory=False if explicit else model.refractory,
-        method=model.method,
+        method=method,
         name=name,
         namespace={},
         order=order,
     )
     if explicit:
         group.ref_until = -1e4 * second  # brian2's initial lastspike: never refractory at t = 0
-    if fast_threshold_ok(threshold):
+    group.t_out = NEVER * second  # not out of range yet (any t_out beyond a run means never)
+    if fast_threshold_ok(threshold):  # flysim's thresholder tracks the range itself
         group.thresholder["spike"].codeobj_class = ThresholdCodeObject
+    else:
+        group.run_regularly(TRACK_RANGE, when="thresholds", order=-1, name=f"{name}_range")
     return group
 
 

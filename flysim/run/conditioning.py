@@ -25,6 +25,7 @@ from ..inputs.odors import OdorPanel
 from ..inputs.stimulus import Slot, orn_drive
 from ..model.circuit import window_counter
 from ..model.constants import LEARNING_DT
+from ..model.streams import slot_key
 from ..model.structure import structure_of
 from ..params import CircuitParams
 from ..params.noise import Noise
@@ -35,6 +36,8 @@ __all__ = ["conditioning", "conditioning_structure", "PHASES", "APPROACH_MBON", 
 PHASES = ("train_cs_plus", "train_cs_minus", "test_cs_plus", "test_cs_minus")
 APPROACH_MBON, AVOID_MBON = 0, 1
 GROUPS = ("trained", "control")
+#: Marks conditioning's stream keys apart from plain trials' (fly, odor, trial) keys.
+_CONDITIONING = 1_000_003
 
 
 def _pairs_of(odors: OdorPanel, pairs):
@@ -94,12 +97,12 @@ class Conditioning:
     def fly(self, item) -> int:
         return item[0][0]
 
-    def batch_seed(self, batch: list) -> int:
-        fly, pair, trial = batch[0][0]
-        noise = self.prepared.noise
-        return noise.rng("spiking", self.prepared.fly_seeds[fly], 1_000_003, pair, trial).integers(
-            2**31 - 1
-        )
+    def stream_key(self, item) -> int:
+        # Trained and control slots of a unit share their key: the same noise, so the two
+        # differ only by learning (until learning changes the MBONs' spikes).
+        fly, pair, trial = item[0]
+        seed = self.prepared.fly_seeds[fly]
+        return slot_key(self.prepared.noise.rng("spiking", seed, _CONDITIONING, pair, trial))
 
     def describe(self, item) -> str:
         (fly, pair, trial), group = item

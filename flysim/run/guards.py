@@ -103,7 +103,7 @@ def _check_bounds(result, prepared, padded, describe):
         if name not in result.arrays:
             continue
         times = result[name]
-        out = np.flatnonzero(times >= 0)
+        out = np.flatnonzero(times <= prepared.structure.duration_ms * 1e-3)
         if not out.size:
             continue
         first = out[np.argmin(times[out])]

@@ -1,11 +1,13 @@
 """The one run pipeline: a protocol's trial slots, in batches, through the compiled circuit.
 
 A protocol (plain trials: ``simulate``; conditioning: ``flysim.learning.conditioning``) says
-what each slot of a batch runs (its fly, its stimulus, its random seed), which outputs it reads
-and what it keeps of them. This module does the rest once for every protocol: the circuit
-compiled for the request, the wiring of each fly, the run-time values of every batch, running
-the binary, the checks that refuse a run that diverged (``flysim.run.guards``), and the
-provenance attributes of the result.
+what each slot of a batch runs (its fly, its stimulus, the key of its random streams), which
+outputs it reads and what it keeps of them. A slot's key depends only on what the slot runs
+(its fly, odor, trial), never on the batch it lands in, so the same trial gives the same spikes
+in any batch (``flysim.model.streams``). This module does the rest once for every protocol:
+the circuit compiled for the request, the wiring of each fly, the run-time values of every
+batch, running the binary, the checks that refuse a run that diverged (``flysim.run.guards``),
+and the provenance attributes of the result.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 from ..engine import CompiledCircuit, compile_structure, parameter_values
 from ..inputs.odors import OdorPanel
 from ..inputs.wiring import draw_claws
+from ..interrupt import interruptible
 from ..model.circuit import claw_input
+from ..model.streams import split_key
 from ..model.structure import Structure
 from ..params import CircuitParams, params_to_dict, with_overrides
 from ..params.noise import Noise
@@ -133,8 +137,8 @@ class Protocol(_Interface):
     def drive(self, padded: list) -> dict:
         """The stimulus arrays (``orn_rate``, ``orn_mean``, ``dan_drive``) of a batch."""
 
-    def batch_seed(self, batch: list) -> int:
-        """The seed of brian2's random generator for a batch (its real items)."""
+    def stream_key(self, item) -> int:
+        """The 64-bit key of an item's random streams: a function of what it runs only."""
 
     def describe(self, item) -> str:
         """The item in words, for error messages ("fly 3, odor 'a', trial 2")."""
@@ -193,11 +197,15 @@ def batch_values(prepared: Prepared, padded: list, protocol: Protocol) -> dict:
     """Every run-time value of one batch (``padded``: its items, ``None`` for idle slots)."""
     values = dict(prepared.constants)
     values.update(_claw_values(prepared, padded, protocol))
-    values["kc.rng_seed"] = int(protocol.batch_seed([i for i in padded if i is not None]))
+    keys = [protocol.stream_key(item) if item is not None else 0 for item in padded]
+    values["slots.key_lo"], values["slots.key_hi"] = split_key(keys)
+    # brian2's own generator serves only a user's model that calls rand(): seeded per batch
+    values["slots.rng_seed"] = int(np.bitwise_xor.reduce(np.asarray(keys, np.uint64)) % (2**31 - 1))
     values.update(protocol.drive(padded))
     return values
 
 
+@interruptible()  # Ctrl-C / SIGTERM unwind through the runner's cleanup (flysim.interrupt)
 def run_slots(
     prepared: Prepared, items: list, protocol: Protocol, *, progress=False, desc="run"
 ) -> None:

@@ -10,6 +10,7 @@ from brian2 import ms
 
 from ..inputs.odors import OdorPanel
 from ..inputs.stimulus import Slot, orn_drive
+from ..model.streams import slot_key
 from ..model.structure import structure_of
 from ..params import CircuitParams
 from ..params.noise import Noise
@@ -87,13 +88,11 @@ class Trials:
         dan = np.zeros(p.circuit.timed_arrays["dan_drive"]["shape"])
         return {"orn_rate": rate, "orn_mean": mean, "dan_drive": dan}
 
-    def batch_seed(self, batch: list) -> int:
-        # One brian2 seed per batch, from the noise seed and the batch's first trial.
-        fly, odor, trial = batch[0]
-        rng = self.prepared.noise.rng(
-            "spiking", self.prepared.fly_seeds[fly], odor, trial, len(batch)
+    def stream_key(self, item: Slot) -> int:
+        fly, odor, trial = item
+        return slot_key(
+            self.prepared.noise.rng("spiking", self.prepared.fly_seeds[fly], odor, trial)
         )
-        return rng.integers(2**31 - 1)
 
     def describe(self, item: Slot) -> str:
         fly, odor, trial = item

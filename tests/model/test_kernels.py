@@ -1,9 +1,11 @@
-"""flysim's faster generated code (flysim/kernels.py, templates/) gives brian2's own results.
+"""flysim's faster generated code (flysim/model/kernels.py, model/templates/) gives brian2's own
+results.
 
 One small standalone network is built twice, with brian2's code and makefile and with flysim's
 kernels and build (``build.mk``, ``pch.h``, the double ``timestep()``), and run from the same
-random seed: Poisson-driven neurons (rates 0, small and >= 10 per step, three neurons per input
-column), a thresholder with brian2's refractoriness and one without, 150 neurons (not a
+random seed: Poisson-driven neurons (rates 0, small and >= 10 per step), a thresholder with
+brian2's refractoriness and one without, each tracking when its potential first leaves a range
+(flysim's thresholder, or brian2's code of the same rule), 150 neurons (not a
 multiple of the 64-neuron blocks), a conductance-driven group with brian2's refractoriness and
 an ``exp()`` per neuron (exponential Euler, like the PNs), KCs inhibited by three APL
 compartments (a linked variable and a copy, or ``apl_broadcast``), and plastic synapses onto two
@@ -39,9 +41,9 @@ def _run(directory, kernels: bool) -> dict:
         ThresholdCodeObject,
         apl_broadcast,
         kc_mbon_plasticity,
-        orn_poisson,
         vectorisable_timestep,
     )
+    from flysim.model.populations import NEVER, TRACKERS, TRACK_RANGE
 
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
@@ -50,6 +52,9 @@ def _run(directory, kernels: bool) -> dict:
         with timestep:
             brian2.seed(11)
             equations = "dv/dt = -v / (10*ms) : 1\nlam : 1 (constant)\ncolumn : integer (constant)"
+            # the range the thresholder tracks (dimensionless here: v is)
+            equations += "\nv_floor : 1 (shared, constant)\nv_ceil : 1 (shared, constant)\n"
+            equations += TRACKERS.replace("v_out : volt", "v_out : 1")
             groups = [
                 NeuronGroup(
                     N,
@@ -69,14 +74,16 @@ def _run(directory, kernels: bool) -> dict:
                     name="without_refractory",
                 ),
             ]
-            draw = "orn_poisson(lam, column)" if kernels else "poisson(lam)"
+            draw = "poisson(lam)"
             for group in groups:
                 group.lam = np.tile([0.0, 0.03, 0.3, 1.2, 12.0], N // 5)
                 group.column = np.arange(N) // 3
                 group.run_regularly(f"v += 0.2 * {draw}", when="start")
-                group.namespace["orn_poisson"] = orn_poisson
+                group.v_floor, group.v_ceil, group.t_out = -1, 1.05, NEVER * second
                 if kernels:
                     group.thresholder["spike"].codeobj_class = ThresholdCodeObject
+                else:
+                    group.run_regularly(TRACK_RANGE, when="thresholds", order=-1)
             conductance = NeuronGroup(
                 N,
                 """dv/dt = (g * (1.5 - v) - v) / (10*ms) : 1 (unless refractory)
@@ -90,7 +97,6 @@ def _run(directory, kernels: bool) -> dict:
                 name="conductance",
             )
             conductance.lam, conductance.column = groups[0].lam[:], groups[0].column[:]
-            conductance.namespace["orn_poisson"] = orn_poisson
             conductance.run_regularly(f"g += 0.1 * {draw}", when="start")
             apl = NeuronGroup(3, "dg_out/dt = -g_out / (5*ms) : siemens", name="apl")
             apl.run_regularly("g_out += 0.05 * nS * poisson(0.5)", when="start")
@@ -171,6 +177,9 @@ def _run(directory, kernels: bool) -> dict:
         out["post"] = np.array(plastic.j[:])
         out["conductance_v"] = np.array(conductance.v[:])
         out["kc_v"], out["kc_g_apl"] = np.array(kc.v[:]), np.array(kc.g_apl[:])
+        for k in range(2):
+            out[f"t_out{k}"] = np.array(groups[k].t_out[:] / second)
+            out[f"v_out{k}"] = np.array(groups[k].v_out[:])
     finally:
         device.reinit()
         device.activate()
@@ -190,6 +199,16 @@ def test_the_kernels_give_brian2s_spikes_bit_for_bit(runs):
         assert np.array_equal(brian[f"i{k}"], flysim[f"i{k}"])
         assert np.array_equal(brian[f"t{k}"], flysim[f"t{k}"])
     assert set(brian["i0"]) != set(range(N))  # rate-0 neurons never spike
+
+
+def test_the_thresholder_tracks_the_range_as_brian2s_code_does(runs):
+    brian, flysim = runs[False], runs[True]
+    for k in range(2):
+        out = brian[f"t_out{k}"] < 1
+        assert 0 < out.sum() < N  # some neurons left [-1, 1.05] (v > 1.05), the others not
+        assert np.array_equal(flysim[f"t_out{k}"], brian[f"t_out{k}"])
+        assert np.array_equal(flysim[f"v_out{k}"][out], brian[f"v_out{k}"][out])
+        assert np.all(brian[f"v_out{k}"][out] > 1.05)
 
 
 def test_vectorised_exponential_euler_and_apl_broadcast_keep_the_state(runs):
@@ -227,4 +246,4 @@ def test_a_random_threshold_keeps_brian2s_template():
 
     assert fast_threshold_ok("v > V_T and t > ref_until")
     assert not fast_threshold_ok("v > V_T or rand() < p_spont")
-    assert not fast_threshold_ok("orn_poisson(lam, column) > 0")
+    assert not fast_threshold_ok("poisson(lam) > 0")

@@ -57,23 +57,26 @@ def test_unknown_model_name():
         get_model("hodgkin")
 
 
+@pytest.mark.parametrize("method", ["euler", "exponential_euler"])
 @pytest.mark.parametrize("t_ref_ms", [2.0, 2.03, 0.1])
-def test_refractoriness_written_into_equations_matches_brian2(t_ref_ms):
-    """The circuit writes a forward-Euler model's refractoriness into its equations (so gcc can
-    vectorise the KC loop); it must give brian2's own refractory dynamics bit for bit, also for a
-    period that is not a whole number of steps."""
+def test_refractoriness_written_into_equations_matches_brian2(method, t_ref_ms):
+    """The circuit writes a model's refractoriness into its equations (so gcc can vectorise the
+    KC loop); under forward and exponential Euler it must give brian2's own refractory dynamics
+    bit for bit, also for a period that is not a whole number of steps."""
+    import dataclasses
+
     import numpy as np
     from brian2 import Network, NeuronGroup, StateMonitor, ms, nA, prefs
 
     from flysim.model.neurons import model_values
-    from flysim.model.populations import _refractoriness_in_equations
+    from flysim.model.refractoriness import written_out
 
     params = with_overrides(load_params("drosophila_adult"), {"kc.refractory": t_ref_ms * ms})
-    model = get_model("sfa_lif")
+    model = dataclasses.replace(get_model("sfa_lif"), method=method)
     values = model_values(model, params, params.kc)
     prefs.codegen.target = "numpy"
     drive = "\nI_syn = I_ext * (1 + 0.8 * sin(2 * pi * t / (7 * ms) + i)) : amp\nI_ext : amp"
-    equations, threshold, reset = _refractoriness_in_equations(model)
+    equations, threshold, reset, rewritten_method = written_out(model)
     groups = [
         NeuronGroup(
             20,
@@ -81,7 +84,7 @@ def test_refractoriness_written_into_equations_matches_brian2(t_ref_ms):
             threshold=model.threshold,
             reset=model.reset,
             refractory=model.refractory,
-            method="euler",
+            method=method,
             namespace=dict(values),
         ),
         NeuronGroup(
@@ -90,7 +93,7 @@ def test_refractoriness_written_into_equations_matches_brian2(t_ref_ms):
             threshold=threshold,
             reset=reset,
             refractory=False,
-            method="euler",
+            method=rewritten_method,
             namespace=dict(values),
         ),
     ]
@@ -129,9 +132,9 @@ def test_cache_key_follows_compile_time_brian2_settings():
 def test_only_fixed_refractory_periods_are_written_into_equations():
     from brian2 import ms, mV
 
-    from flysim.model.populations import _is_duration
+    from flysim.model.refractoriness import is_duration
 
     values = {"t_ref": 2 * ms, "V_T": -50 * mV}
-    assert _is_duration("t_ref", values) and _is_duration("2*ms + t_ref", values)
+    assert is_duration("t_ref", values) and is_duration("2*ms + t_ref", values)
     # a condition, a voltage and an empty string keep brian2's own refractoriness
-    assert not any(_is_duration(e, values) for e in ("v > V_T", "V_T", ""))
+    assert not any(is_duration(e, values) for e in ("v > V_T", "V_T", ""))

@@ -317,8 +317,49 @@ def flyhash_benchmark(
         Variable ``mean_average_precision`` with dims (algorithm, hash_length, seed), algorithms
         ``"fly"`` and ``"lsh"``; the settings are in ``attrs``.
     """
-    data = check_matrix(data, "data")
+    data, hash_lengths, n_kc, n_queries, seeds = _checked_benchmark_args(
+        data, hash_lengths, n_kc, n_queries, seeds
+    )
     n_samples, n_dims = data.shape
+    if equal_means:
+        data = equalise_means(data)
+    centre = not equal_means  # equal means make centring a constant shift: the authors skip it
+    result = np.empty((2, len(hash_lengths), len(seeds)))
+    for s, seed in enumerate(seeds):
+        result[:, :, s] = _map_per_hash_length(
+            data,
+            hash_lengths,
+            seed,
+            n_kc=n_kc,
+            in_degree=in_degree,
+            tag=tag,
+            centre=centre,
+            n_queries=n_queries,
+            fraction=fraction,
+        )
+    settings = {
+        "n_samples": n_samples,
+        "n_dims": n_dims,
+        "n_kc": "20 * hash_length" if n_kc is None else n_kc,
+        "in_degree": in_degree,
+        "tag": tag,
+        "equal_means": int(equal_means),
+        "n_queries": n_queries,
+        "fraction": fraction,
+    }
+    return _benchmark_dataset(result, hash_lengths, seeds, settings)
+
+
+def _checked_benchmark_args(
+    data, hash_lengths, n_kc: int | None, n_queries: int, seeds
+) -> tuple[np.ndarray, list[int], int | None, int, list[int]]:
+    """The arguments of :func:`flyhash_benchmark` validated: a finite matrix and ints.
+
+    Raises ValueError naming the first bad argument (empty lists, a hash length above
+    ``n_kc``, more queries than samples, negative seeds).
+    """
+    data = check_matrix(data, "data")
+    n_samples = data.shape[0]
     hash_lengths = [check_int(k, "hash_lengths", minimum=1) for k in hash_lengths]
     if not hash_lengths:
         raise ValueError("hash_lengths must not be empty")
@@ -334,36 +375,50 @@ def flyhash_benchmark(
     seeds = [check_int(s, "seeds", minimum=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must not be empty")
-    if equal_means:
-        data = equalise_means(data)
-    centre = not equal_means  # equal means make centring a constant shift: the authors skip it
+    return data, hash_lengths, n_kc, n_queries, seeds
 
-    result = np.empty((2, len(hash_lengths), len(seeds)))
-    for s, seed in enumerate(seeds):
-        query_seed, fly_seed, lsh_seed, tie_seed = np.random.SeedSequence(seed).spawn(4)
-        queries = np.random.default_rng(query_seed).choice(n_samples, n_queries, replace=False)
-        truth = true_neighbours(data, queries, fraction)
-        for h, k in enumerate(hash_lengths):
-            m = 20 * k if n_kc is None else n_kc
-            fly = FlyHash(n_dims, m, in_degree, k, fly_seed, centre=centre, tag=tag)
-            lsh = DenseLSH(n_dims, k, lsh_seed, centre=centre)
-            for a, model in enumerate((fly, lsh)):
-                codes = model.encode(data)
-                result[a, h, s] = mean_average_precision(
-                    codes[queries], codes, truth, query_index=queries, seed=tie_seed
-                )
+
+def _map_per_hash_length(
+    data: np.ndarray,
+    hash_lengths: list[int],
+    seed: int,
+    *,
+    n_kc: int | None,
+    in_degree: int,
+    tag: str,
+    centre: bool,
+    n_queries: int,
+    fraction: float,
+) -> np.ndarray:
+    """One repetition of the benchmark: MAP of FlyHash (row 0) and DenseLSH (row 1) per k.
+
+    ``seed`` is split into independent streams for the queries, the fly's projection, the LSH
+    projection and the tie-breaking; every hash length reuses the same streams, so the
+    queries and their true neighbours are shared by all hash lengths and both algorithms.
+    """
+    query_seed, fly_seed, lsh_seed, tie_seed = np.random.SeedSequence(seed).spawn(4)
+    n_samples, n_dims = data.shape
+    queries = np.random.default_rng(query_seed).choice(n_samples, n_queries, replace=False)
+    truth = true_neighbours(data, queries, fraction)
+    result = np.empty((2, len(hash_lengths)))
+    for h, k in enumerate(hash_lengths):
+        m = 20 * k if n_kc is None else n_kc
+        fly = FlyHash(n_dims, m, in_degree, k, fly_seed, centre=centre, tag=tag)
+        lsh = DenseLSH(n_dims, k, lsh_seed, centre=centre)
+        for a, model in enumerate((fly, lsh)):
+            codes = model.encode(data)
+            result[a, h] = mean_average_precision(
+                codes[queries], codes, truth, query_index=queries, seed=tie_seed
+            )
+    return result
+
+
+def _benchmark_dataset(
+    result: np.ndarray, hash_lengths: list[int], seeds: list[int], settings: dict
+) -> xr.Dataset:
+    """MAP (algorithm, hash_length, seed) as a Dataset; the settings and the source in attrs."""
     return xr.Dataset(
         {"mean_average_precision": (("algorithm", "hash_length", "seed"), result)},
         coords={"algorithm": ["fly", "lsh"], "hash_length": hash_lengths, "seed": seeds},
-        attrs={
-            "n_samples": n_samples,
-            "n_dims": n_dims,
-            "n_kc": "20 * hash_length" if n_kc is None else n_kc,
-            "in_degree": in_degree,
-            "tag": tag,
-            "equal_means": int(equal_means),
-            "n_queries": n_queries,
-            "fraction": fraction,
-            "source": "Dasgupta, Stevens & Navlakha 2017, Science 358:793",
-        },
+        attrs={**settings, "source": "Dasgupta, Stevens & Navlakha 2017, Science 358:793"},
     )

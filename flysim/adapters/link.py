@@ -186,9 +186,13 @@ class FlyAdapter:
     def drive(self, inputs) -> np.ndarray:
         """KC drive ``W x`` of each sample: (n_samples, n_kc) for (n_samples, n_glomeruli)."""
         values, _ = self._as_samples(inputs, None)
-        if not np.all(np.isfinite(values)):
+        return self._drive_of(values)
+
+    def _drive_of(self, samples: np.ndarray) -> np.ndarray:
+        """``W x`` of each row of a (n_samples, n_glomeruli) array; rejects NaN and inf."""
+        if not np.all(np.isfinite(samples)):
             raise ValueError("inputs contain NaN or infinite values")
-        return np.asarray(self.projection @ values.T).T
+        return np.asarray(self.projection @ samples.T).T
 
     def threshold(self, drive: np.ndarray, coding_level: float | None = None) -> float:
         """The fixed threshold with ``round(coding_level * drive.size)`` of all (sample, KC)
@@ -268,33 +272,63 @@ class FlyAdapter:
             which mechanisms were on.
         """
         samples, back = self._as_samples(inputs, stream_order)
-        if not np.all(np.isfinite(samples)):
-            raise ValueError("inputs contain NaN or infinite values")
-        h = np.asarray(self.projection @ samples.T).T  # (n_samples, n_kc)
+        h = self._drive_of(samples)  # (n_samples, n_kc)
         theta = None
         if not topk:
             theta = self.threshold(h) if threshold is None else float(threshold)
-        rate = 0.0
+        selected, bias, rate = self._select(h, topk, theta, balance, balance_rate)
+        codes = back(np.where(selected, 1.0 if binary else h, 0.0))
+        codes = self._labelled_codes(codes, topk=topk, balance=balance, binary=binary, theta=theta)
+        if return_state:
+            return codes, {"bias": bias, "threshold": theta, "rate": rate}
+        return codes
+
+    def _select(
+        self,
+        h: np.ndarray,
+        topk: bool,
+        theta: float | None,
+        balance: bool,
+        balance_rate: float | None,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Selected KCs (n_samples, n_kc) of the drive ``h``, the final bias and the bias step.
+
+        Without balancing the bias stays 0 and the step is 0. With it, the step is
+        ``balance_rate`` (default the adapter's) times SD(h), so it does not depend on scale.
+        """
+        if not balance:
+            selected = topk_mask(h, self.k, axis=1) if topk else h > theta
+            return selected, np.zeros(self.n_kc), 0.0
+        step = self.balance_rate if balance_rate is None else balance_rate
+        rate = check_nonnegative(step, "balance_rate") * float(np.std(h))
+        selected, bias = self._select_balanced(h, topk, theta, rate)
+        return selected, bias, rate
+
+    def _select_balanced(
+        self, h: np.ndarray, topk: bool, theta: float | None, rate: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Selected KCs of each sample in stream order under the balancing bias, and the bias.
+
+        One sample at a time: select on ``h + bias`` (top-k or ``> theta``), then move the bias
+        against each KC's win (``-= rate * sign(count - mean)``) and re-centre it to mean 0.
+        """
         bias = np.zeros(self.n_kc)
-        if balance:
-            step = self.balance_rate if balance_rate is None else balance_rate
-            rate = check_nonnegative(step, "balance_rate") * float(np.std(h))
-            selected = np.zeros(h.shape, dtype=bool)
-            for s in range(h.shape[0]):
-                score = h[s] + bias
-                chosen = topk_mask(score, self.k) if topk else score > theta
-                selected[s] = chosen
-                count = chosen.astype(np.float64)
-                bias -= rate * np.sign(count - count.mean())
-                bias -= bias.mean()
-        elif topk:
-            selected = topk_mask(h, self.k, axis=1)
-        else:
-            selected = h > theta
-        codes = np.where(selected, 1.0 if binary else h, 0.0)
-        out = back(codes)
-        out.name = "kc_code"
-        out.attrs = {
+        selected = np.zeros(h.shape, dtype=bool)
+        for s in range(h.shape[0]):
+            score = h[s] + bias
+            chosen = topk_mask(score, self.k) if topk else score > theta
+            selected[s] = chosen
+            count = chosen.astype(np.float64)
+            bias -= rate * np.sign(count - count.mean())
+            bias -= bias.mean()
+        return selected, bias
+
+    def _labelled_codes(
+        self, codes: xr.DataArray, *, topk: bool, balance: bool, binary: bool, theta
+    ) -> xr.DataArray:
+        """``codes`` named ``kc_code``, with attrs saying which mechanisms were on."""
+        codes.name = "kc_code"
+        codes.attrs = {
             "long_name": "adapter KC code" + (" (binary)" if binary else " (drive of winners)"),
             "units": "1",
             "topk": int(topk),
@@ -303,10 +337,8 @@ class FlyAdapter:
             "coding_level": self.coding_level,
         }
         if theta is not None:
-            out.attrs["threshold"] = theta
-        if return_state:
-            return out, {"bias": bias, "threshold": theta, "rate": rate}
-        return out
+            codes.attrs["threshold"] = theta
+        return codes
 
 
 # -- construction from a circuit ------------------------------------------------------------
@@ -358,6 +390,7 @@ def _network_of(params) -> dict:
 
 
 def _measured_coding_level(ds: xr.Dataset, fly: int) -> float:
+    """Fraction of (odor, trial, KC) of fly ``fly`` with at least one KC spike; must be > 0."""
     counts = ds["kc_spike_count"]
     if "fly" in counts.dims:
         counts = counts.isel(fly=fly)
@@ -367,6 +400,68 @@ def _measured_coding_level(ds: xr.Dataset, fly: int) -> float:
             "no KC fired in the dataset: the coding level cannot be measured; pass coding_level="
         )
     return level
+
+
+def _circuit_from_dataset(
+    ds: xr.Dataset, coding_level: float | None, fly: int
+) -> tuple[dict, tuple | None, float | None, dict]:
+    """What a simulated dataset says about its circuit.
+
+    Returns
+    -------
+    sizes : dict
+        ``n_glomeruli``, ``n_kc`` and ``kc_in_degree``, from the dims where present.
+    glomeruli : tuple of str or None
+        The ``glomerulus`` coordinate.
+    measured : float or None
+        The coding level of fly ``fly``; None (not measured) when ``coding_level`` is given.
+    info : dict
+        Provenance: ``from`` and the preset's ``params_name``.
+    """
+    sizes = _network_of(ds.attrs.get("params", "{}"))
+    # The dims are what was simulated (the params were already adapted to the panel).
+    sizes["n_kc"] = int(ds.sizes.get("kc", sizes["n_kc"]))
+    sizes["n_glomeruli"] = int(ds.sizes.get("glomerulus", sizes["n_glomeruli"]))
+    sizes["kc_in_degree"] = int(ds.sizes.get("claw", sizes["kc_in_degree"]))
+    glomeruli = tuple(ds["glomerulus"].values.tolist()) if "glomerulus" in ds.coords else None
+    measured = _measured_coding_level(ds, fly) if coding_level is None else None
+    params_name = json.loads(ds.attrs["params"]).get("name") if "params" in ds.attrs else None
+    return sizes, glomeruli, measured, {"from": "dataset", "params_name": params_name}
+
+
+def _circuit_from_params(params, reuse_wiring: bool) -> tuple[dict, None, None, dict]:
+    """The sizes of a circuit given by its parameters; the tuple of :func:`_circuit_from_dataset`.
+
+    Parameters carry no wiring (nor names or activity), so ``reuse_wiring`` is an error here.
+    """
+    if reuse_wiring:
+        raise ValueError(
+            "reuse_wiring needs a simulated Dataset (its kc_claw_glomerulus holds the "
+            "wiring); a params dict has only the sizes"
+        )
+    return _network_of(params), None, None, {"from": "params"}
+
+
+def _adapter_projection(
+    source, sizes: dict, reuse_wiring: bool, fly: int, seed
+) -> tuple[scipy.sparse.csr_matrix, dict]:
+    """The adapter's PN -> KC projection and its provenance (``wiring`` and ``fly`` or ``seed``).
+
+    The circuit's own claws of fly ``fly`` with ``reuse_wiring`` (``source`` is then a dataset),
+    else a fresh random projection of the circuit's sizes from ``seed``.
+    """
+    if reuse_wiring:
+        claws = source["kc_claw_glomerulus"]
+        if "fly" in claws.dims:
+            claws = claws.isel(fly=fly)
+        projection = claws_to_projection(claws.transpose("kc", "claw").values, sizes["n_glomeruli"])
+        return projection, {"wiring": "circuit", "fly": int(fly)}
+    projection = sparse_projection(
+        sizes["n_glomeruli"], sizes["n_kc"], sizes["kc_in_degree"], seed=seed
+    )
+    # Provenance keeps plain values: a SeedSequence is recorded as its repr.
+    shown_seed = seed if isinstance(seed, (int, np.integer)) else str(seed)
+    return projection, {"wiring": "random", "seed": shown_seed}
 
 
 def adapter_from_circuit(
@@ -408,51 +503,19 @@ def adapter_from_circuit(
     FlyAdapter
     """
     if isinstance(source, xr.Dataset):
-        sizes = _network_of(source.attrs.get("params", "{}"))
-        # The dims are what was simulated (the params were already adapted to the panel).
-        sizes["n_kc"] = int(source.sizes.get("kc", sizes["n_kc"]))
-        sizes["n_glomeruli"] = int(source.sizes.get("glomerulus", sizes["n_glomeruli"]))
-        sizes["kc_in_degree"] = int(source.sizes.get("claw", sizes["kc_in_degree"]))
-        glomeruli = (
-            tuple(source["glomerulus"].values.tolist()) if "glomerulus" in source.coords else None
-        )
-        measured = _measured_coding_level(source, fly) if coding_level is None else None
-        info = {
-            "from": "dataset",
-            "params_name": json.loads(source.attrs["params"]).get("name")
-            if "params" in source.attrs
-            else None,
-        }
+        sizes, glomeruli, measured, info = _circuit_from_dataset(source, coding_level, fly)
     else:
-        if reuse_wiring:
-            raise ValueError(
-                "reuse_wiring needs a simulated Dataset (its kc_claw_glomerulus holds the "
-                "wiring); a params dict has only the sizes"
-            )
-        sizes = _network_of(source)
-        glomeruli = None
-        measured = None
-        info = {"from": "params"}
+        sizes, glomeruli, measured, info = _circuit_from_params(source, reuse_wiring)
     level = coding_level if coding_level is not None else measured
     if level is None:
         level = DEFAULT_CODING_LEVEL
     level = check_fraction(level, "coding_level")
-    n_kc, n_glomeruli, in_degree = sizes["n_kc"], sizes["n_glomeruli"], sizes["kc_in_degree"]
-    if reuse_wiring:
-        claws = source["kc_claw_glomerulus"]
-        if "fly" in claws.dims:
-            claws = claws.isel(fly=fly)
-        projection = claws_to_projection(claws.transpose("kc", "claw").values, n_glomeruli)
-        info["wiring"] = "circuit"
-        info["fly"] = int(fly)
-    else:
-        projection = sparse_projection(n_glomeruli, n_kc, in_degree, seed=seed)
-        info["wiring"] = "random"
-        info["seed"] = seed if isinstance(seed, (int, np.integer)) else str(seed)
+    projection, wiring = _adapter_projection(source, sizes, reuse_wiring, fly, seed)
+    info.update(wiring)
     info["coding_level_measured"] = measured
     return FlyAdapter(
         projection=projection,
-        k=max(1, int(round(level * n_kc))),
+        k=max(1, int(round(level * sizes["n_kc"]))),
         coding_level=level,
         glomeruli=glomeruli,
         balance_rate=balance_rate,

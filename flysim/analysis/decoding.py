@@ -126,6 +126,36 @@ def decoding_accuracy(
         Only with ``return_folds=True``: the same with an extra dim ``fold``.
     """
     func = "decoding_accuracy"
+    n_folds = _checked_n_folds(responses, label_dim, trial_dim, feature_dim, n_folds, ridge, func)
+    samples, rest, batch_shape = _samples_per_slice(responses, label_dim, trial_dim, feature_dim)
+    n_labels, n_trials = responses.sizes[label_dim], responses.sizes[trial_dim]
+    labels, folds = _labels_and_folds(n_labels, n_trials, n_folds, shuffle_labels, seed)
+    per_fold = np.stack([_fold_accuracies(x, labels, folds, n_folds, ridge) for x in samples])
+    per_fold = per_fold.reshape(*batch_shape, n_folds)
+    extra = {
+        "chance": 1.0 / n_labels,
+        "n_folds": n_folds,
+        "ridge": float(ridge),
+        "shuffle_labels": bool(shuffle_labels),
+        "seed": int(seed),
+    }
+    coords = coords_on(responses, rest)
+    return _labelled_accuracies(per_fold, rest, coords, extra, return_folds, func)
+
+
+def _checked_n_folds(
+    responses: xr.DataArray,
+    label_dim: Hashable,
+    trial_dim: Hashable,
+    feature_dim: Hashable,
+    n_folds: int,
+    ridge: float,
+    func: str,
+) -> int:
+    """Validate the arguments of :func:`decoding_accuracy`; return ``n_folds`` as an int.
+
+    Raises a one-line ValueError (TypeError for a non-DataArray) naming the first problem.
+    """
     require_dims(responses, (label_dim, trial_dim, feature_dim), func)
     if len({label_dim, trial_dim, feature_dim}) != 3:
         raise ValueError(f"{func}: label_dim, trial_dim and feature_dim must be distinct")
@@ -138,42 +168,60 @@ def decoding_accuracy(
         raise ValueError(
             f"{func}: {n_trials} trials along {trial_dim!r} are fewer than n_folds={n_folds}"
         )
+    # "not ridge > 0" (rather than "ridge <= 0") also rejects NaN.
     if not ridge > 0:
         raise ValueError(f"{func}: ridge must be > 0, got {ridge}")
-    n_folds = int(n_folds)
+    return int(n_folds)
 
+
+def _samples_per_slice(
+    responses: xr.DataArray, label_dim: Hashable, trial_dim: Hashable, feature_dim: Hashable
+) -> tuple[np.ndarray, list[Hashable], tuple[int, ...]]:
+    """The responses as float64 (slices, labels * trials, features), label-major.
+
+    Returns the array, the broadcast dims (in the input's order) and their shape.
+    """
     rest = [d for d in responses.dims if d not in (label_dim, trial_dim, feature_dim)]
     values = np.asarray(
         responses.transpose(*rest, label_dim, trial_dim, feature_dim).values, dtype=np.float64
     )
     batch_shape = values.shape[: len(rest)]
-    samples = values.reshape(-1, n_labels * n_trials, values.shape[-1])
+    n_samples = responses.sizes[label_dim] * responses.sizes[trial_dim]
+    return values.reshape(-1, n_samples, values.shape[-1]), rest, batch_shape
 
+
+def _labels_and_folds(
+    n_labels: int, n_trials: int, n_folds: int, shuffle_labels: bool, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The label of each sample (optionally permuted) and its stratified fold.
+
+    The folds and the permutation draw from two independent streams of ``seed``, so the folds
+    are the same with and without ``shuffle_labels``.
+    """
     labels = np.repeat(np.arange(n_labels), n_trials)
     fold_stream, label_stream = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
     )
     if shuffle_labels:
         labels = label_stream.permutation(labels)
-    folds = stratified_folds(labels, n_folds, fold_stream)
+    return labels, stratified_folds(labels, n_folds, fold_stream)
 
-    per_fold = np.stack([_fold_accuracies(x, labels, folds, n_folds, ridge) for x in samples])
-    per_fold = per_fold.reshape(*batch_shape, n_folds)
 
-    extra = {
-        "chance": 1.0 / n_labels,
-        "n_folds": n_folds,
-        "ridge": float(ridge),
-        "shuffle_labels": bool(shuffle_labels),
-        "seed": int(seed),
-    }
-    coords = coords_on(responses, rest)
+def _labelled_accuracies(
+    per_fold: np.ndarray,
+    rest: list[Hashable],
+    coords: dict,
+    extra: dict,
+    return_folds: bool,
+    func: str,
+) -> xr.DataArray | tuple[xr.DataArray, xr.DataArray]:
+    """The mean accuracy over folds (and, with ``return_folds``, each fold's) as DataArrays."""
     accuracy = xr.DataArray(per_fold.mean(axis=-1), dims=rest, coords=coords)
     accuracy = labelled(accuracy, func, "cross-validated decoding accuracy", extra=extra)
     if not return_folds:
         return accuracy
     fold_accuracy = xr.DataArray(
-        per_fold, dims=(*rest, "fold"), coords={**coords, "fold": np.arange(n_folds)}
+        per_fold, dims=(*rest, "fold"), coords={**coords, "fold": np.arange(per_fold.shape[-1])}
     )
     fold_accuracy = labelled(
         fold_accuracy, "fold_accuracy", "decoding accuracy per fold", extra=extra

@@ -100,6 +100,18 @@ def separation_curve(
     func = "separation_curve"
     inp, out, rest, meta = _pairs(input_similarity, output_similarity, over, func)
     valid = np.isfinite(inp) & np.isfinite(out)
+    edges = _bin_edges(bins, inp, valid, func)
+    index, valid = _bin_index(inp, edges, valid)
+    count, mean, sem = _binned_mean_and_sem(index, out, valid, edges.size - 1)
+    return _curve_dataarray(mean, count, sem, edges, rest, meta)
+
+
+def _bin_edges(bins: int | np.ndarray, inp: np.ndarray, valid: np.ndarray, func: str) -> np.ndarray:
+    """Bin edges: given, or ``bins`` equal widths over the range of the valid ``inp``.
+
+    With no valid value the range is (0, 1); a zero-width range is widened to +-0.5 around
+    its single value, so every bin has a positive width.
+    """
     if np.ndim(bins) == 0:
         n_bins = int(bins)
         if n_bins < 1:
@@ -108,17 +120,34 @@ def separation_curve(
         low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
         if low == high:
             low, high = low - 0.5, high + 0.5
-        edges = np.linspace(low, high, n_bins + 1)
-    else:
-        edges = np.asarray(bins, dtype=np.float64)
-        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
-            raise ValueError(f"{func}: bin edges must be a 1-d increasing array of >= 2 values")
-        n_bins = edges.size - 1
+        return np.linspace(low, high, n_bins + 1)
+    edges = np.asarray(bins, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"{func}: bin edges must be a 1-d increasing array of >= 2 values")
+    return edges
+
+
+def _bin_index(
+    inp: np.ndarray, edges: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each input similarity and the pairs still valid (finite and inside the edges).
+
+    As in ``numpy.histogram``, the last bin includes its right edge.
+    """
+    n_bins = edges.size - 1
     index = np.searchsorted(edges, inp, side="right") - 1
     index[inp == edges[-1]] = n_bins - 1
-    valid &= (index >= 0) & (index < n_bins)
+    return index, valid & (index >= 0) & (index < n_bins)
 
-    batch = inp.shape[0]
+
+def _binned_mean_and_sem(
+    index: np.ndarray, out: np.ndarray, valid: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and standard error of the valid output similarities per (slice, bin).
+
+    Arrays are (batch, n_bins); the mean is NaN for empty bins, the SEM for bins of < 2 pairs.
+    """
+    batch = index.shape[0]
     count = np.zeros((batch, n_bins))
     mean = np.full((batch, n_bins), np.nan)
     sem = np.full((batch, n_bins), np.nan)
@@ -131,7 +160,19 @@ def separation_curve(
             sem[b] = np.sqrt(squares / (count[b] - 1) / count[b])
     mean[count == 0] = np.nan
     sem[count < 2] = np.nan
+    return count, mean, sem
 
+
+def _curve_dataarray(
+    mean: np.ndarray,
+    count: np.ndarray,
+    sem: np.ndarray,
+    edges: np.ndarray,
+    rest: tuple[Hashable, ...],
+    meta: dict,
+) -> xr.DataArray:
+    """The binned curve as a labelled DataArray over (*rest, "input_similarity")."""
+    n_bins = edges.size - 1
     dims = (*rest, "input_similarity")
     shape = (*meta["shape"], n_bins)
     centres = (edges[:-1] + edges[1:]) / 2

@@ -264,6 +264,7 @@ _SPONTANEOUS_NAMES = {
 
 
 def _read_text(path: Path) -> str:
+    """The table's text: UTF-16 if it starts with a UTF-16 BOM, else UTF-8 (BOM optional)."""
     raw = path.read_bytes()
     encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
@@ -275,6 +276,7 @@ def _read_text(path: Path) -> str:
 
 
 def _number(text: str):
+    """``text`` as a float, or None if it is not a number."""
     try:
         value = float(text)
     except ValueError:
@@ -292,57 +294,81 @@ def from_table(path) -> OdorPanel:
     errors naming the row and column.
     """
     path = Path(path)
+    rows = _table_rows(path)
+    header = [c.strip() for c in rows[0]]
+    columns = header[1:]
+    if not columns or any(not c for c in columns):
+        raise OdorTableError(f"odor table '{path}': the header needs a name for every column")
+    receptors, body = _split_receptor_row(rows[1:])
+    first_line = 3 if receptors else 2  # lines count the non-blank rows, the header is 1
+    names, values, spontaneous = _odor_rows(body, header, first_line, path)
+    if not values:
+        raise OdorTableError(f"odor table '{path}' has no odor rows")
+    try:
+        return OdorPanel(
+            np.array(values),
+            names,
+            columns,
+            spontaneous,
+            info={"source": str(path), "receptors": receptors or columns},
+        )
+    except OdorTableError as error:
+        raise OdorTableError(f"odor table '{path}': {error}") from None
+
+
+def _table_rows(path: Path) -> list[list[str]]:
+    """The non-blank rows of the table at ``path`` as lists of cells (at least one row).
+
+    Tab-separated for a ``.tsv``/``.tab`` file or a text with more tabs than commas, else
+    comma-separated.
+    """
     if not path.is_file():
         raise OdorTableError(f"odor table '{path}' does not exist")
     text = _read_text(path)
-    delimiter = (
-        "\t"
-        if path.suffix.lower() in (".tsv", ".tab") or (text.count("\t") > text.count(","))
-        else ","
-    )
+    tabbed = path.suffix.lower() in (".tsv", ".tab") or text.count("\t") > text.count(",")
     try:
         rows = [
             r
-            for r in csv.reader(io.StringIO(text), delimiter=delimiter)
+            for r in csv.reader(io.StringIO(text), delimiter="\t" if tabbed else ",")
             if any(cell.strip() for cell in r)
         ]
     except csv.Error as error:  # e.g. a cell above the csv field size limit
         raise OdorTableError(f"odor table '{path}' cannot be read as CSV/TSV: {error}") from None
     if not rows:
         raise OdorTableError(f"odor table '{path}' is empty")
-    header = [c.strip() for c in rows[0]]
-    columns = header[1:]
-    if not columns or any(not c for c in columns):
-        raise OdorTableError(f"odor table '{path}': the header needs a name for every column")
-    body = rows[1:]
-    receptors = None
+    return rows
+
+
+def _split_receptor_row(body: list[list[str]]) -> tuple[list[str] | None, list[list[str]]]:
+    """The optional second header row of receptor names (None if absent), and the rows after it.
+
+    It is recognised by having no numeric cell and not being named like a spontaneous row.
+    """
     if (
         body
         and all(_number(c) is None for c in body[0][1:] if c.strip())
         and body[0][0].strip().lower() not in _SPONTANEOUS_NAMES
     ):
-        receptors, body = [c.strip() for c in body[0][1:]], body[1:]
+        return [c.strip() for c in body[0][1:]], body[1:]
+    return None, body
+
+
+def _odor_rows(
+    body: list[list[str]], header: list[str], first_line: int, path: Path
+) -> tuple[list[str], list[list[float]], np.ndarray | None]:
+    """Odor names, their rows of Δrates and the spontaneous rates (None if no such row).
+
+    ``first_line`` is the line number of ``body[0]`` in error messages.
+    """
+    columns = header[1:]
     names, values, spontaneous = [], [], None
-    for line, row in enumerate(body, start=3 if receptors else 2):
+    for line, row in enumerate(body, start=first_line):
         if len(row) != len(header):
             raise OdorTableError(
                 f"odor table '{path}' line {line}: {len(row)} cells, header has {len(header)}"
             )
         name = row[0].strip()
-        numbers = []
-        for column, cell in zip(columns, row[1:], strict=True):
-            value = _number(cell.strip())
-            if value is None or not math.isfinite(value):
-                what = "missing" if not cell.strip() else f"non-numeric {cell.strip()!r}"
-                raise OdorTableError(
-                    f"odor table '{path}' line {line} ({name!r}), column {column!r}: {what} value"
-                )
-            if abs(value) > MAX_PLAUSIBLE_RATE:
-                raise OdorTableError(
-                    f"odor table '{path}' line {line} ({name!r}), column "
-                    f"{column!r}: {value} spikes/s is implausible"
-                )
-            numbers.append(value)
+        numbers = _row_rates(row[1:], columns, f"odor table '{path}' line {line} ({name!r})")
         if name.lower() in _SPONTANEOUS_NAMES:
             if spontaneous is not None:
                 raise OdorTableError(f"odor table '{path}' line {line}: a second spontaneous row")
@@ -352,16 +378,21 @@ def from_table(path) -> OdorPanel:
             raise OdorTableError(f"odor table '{path}' line {line}: missing odor name")
         names.append(name)
         values.append(numbers)
-    if not values:
-        raise OdorTableError(f"odor table '{path}' has no odor rows")
-    glomeruli = columns if receptors is None else [f"{c}" for c in columns]
-    try:
-        return OdorPanel(
-            np.array(values),
-            names,
-            glomeruli,
-            spontaneous,
-            info={"source": str(path), "receptors": receptors or columns},
-        )
-    except OdorTableError as error:
-        raise OdorTableError(f"odor table '{path}': {error}") from None
+    return names, values, spontaneous
+
+
+def _row_rates(cells: list[str], columns: list[str], where: str) -> list[float]:
+    """The rates of one row's cells; ``where`` (table, line, row name) starts each error.
+
+    Every cell must hold a finite number of at most :data:`MAX_PLAUSIBLE_RATE` in magnitude.
+    """
+    numbers = []
+    for column, cell in zip(columns, cells, strict=True):
+        value = _number(cell.strip())
+        if value is None or not math.isfinite(value):
+            what = "missing" if not cell.strip() else f"non-numeric {cell.strip()!r}"
+            raise OdorTableError(f"{where}, column {column!r}: {what} value")
+        if abs(value) > MAX_PLAUSIBLE_RATE:
+            raise OdorTableError(f"{where}, column {column!r}: {value} spikes/s is implausible")
+        numbers.append(value)
+    return numbers

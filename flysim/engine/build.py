@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,13 +17,20 @@ from ..model.circuit import Circuit, build_network
 from ..model.kernels import vectorisable_timestep
 from ..model.structure import Structure
 from ..params import CircuitParams
-from .cache import cache_dir, file_lock
+from .cache import cache_dir, file_lock, private_folder, sweep_dead_folders
+from .entry import MANIFEST, entry_problem, write_manifest
+from .toolchain import compiler_command, toolchain_fingerprint
 
-__all__ = ["compile_structure", "compilation_count", "structure_keys_used", "MANIFEST"]
+__all__ = [
+    "compile_structure",
+    "compilation_count",
+    "entry_name",
+    "structure_keys_used",
+    "MANIFEST",
+]
 
-MANIFEST = "flysim_manifest.json"
-#: gcc flags of every build; -march=native: the binary is built and run on the same machine
-#: (the cache is per host).
+#: gcc flags of every build. -march=native: a binary runs only where it was built, so the
+#: toolchain fingerprint of these flags on this host is part of every entry's name.
 COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
 #: Read after brian2's makefile: a precompiled header and -O0 for the set-up file (build.mk).
 _TEMPLATES = Path(__file__).resolve().parent.parent / "model" / "templates"
@@ -33,6 +38,10 @@ _COMPILATIONS = 0
 #: Structure keys this process has asked for, in order: scans record them per point, because
 #: an experiment's result need not carry the keys of the circuits it ran.
 _USED: list[str] = []
+#: Entries this process has found whole (checked once per process, not before every run), and
+#: caches it has swept.
+_VERIFIED: set[str] = set()
+_SWEPT: set[str] = set()
 _log = logging.getLogger("flysim")
 
 
@@ -146,38 +155,79 @@ def _make(directory: Path) -> None:
         )
 
 
+def entry_name(structure: Structure) -> str:
+    """The name of ``structure``'s cache entry: its key and the fingerprint of the toolchain that
+    compiles it here (compiler, version, ``COMPILE_ARGS`` and the CPU target they resolve to),
+    so hosts that share a cache each build and run their own binaries."""
+    return f"{structure.key}-{toolchain_fingerprint(COMPILE_ARGS)}"
+
+
+def _forget_verified(entry: Path | None = None) -> None:
+    """Check ``entry`` (default: every entry and cache) again at its next use in this process:
+    after a run of it failed, or in tests that damage an entry after it was verified."""
+    if entry is None:
+        _VERIFIED.clear()
+        _SWEPT.clear()
+    else:
+        _VERIFIED.discard(str(entry))
+
+
 def compile_structure(params: CircuitParams, structure: Structure) -> Path:
     """The directory of the compiled network for ``structure``, compiling it if needed.
 
-    Safe with several processes: one compiles (under a lock) while the others wait and then
-    reuse it; the result is moved into place atomically, so a killed build leaves no half state.
+    The entry is checked against its manifest's checksums at its first use in a process; a
+    missing, incomplete or damaged one is (re)built. Safe with several processes: one compiles
+    (under a lock) while the others wait and then reuse it; the result is moved into place
+    atomically, so a killed build leaves no half state (its folder is swept later).
     """
-    global _COMPILATIONS
     root = cache_dir()
-    target = root / structure.key
+    target = root / entry_name(structure)
     _USED.append(structure.key)
-    if (target / MANIFEST).is_file():
+    if str(target) in _VERIFIED:
         return target
-    with file_lock(root / f"{structure.key}.lock"):
-        if (target / MANIFEST).is_file():
-            return target
-        start = time.perf_counter()
-        work = Path(tempfile.mkdtemp(prefix=f"{structure.key}.build-", dir=root))
-        try:
-            description = _compile(params, structure, work)
-            _COMPILATIONS += 1
-            manifest = {
-                "key": structure.key,
-                "structure": structure.__dict__ | {"neurons": [list(n) for n in structure.neurons]},
-                "compile_seconds": time.perf_counter() - start,
-                **description,
-            }
-            (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            if target.exists():  # a stale, manifest-less leftover
-                shutil.rmtree(target)
-            os.replace(work, target)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        _log.info("compiled circuit %s in %.1f s", structure.key, time.perf_counter() - start)
+    if str(root) not in _SWEPT:
+        for folder in sweep_dead_folders(root):
+            _log.info("removed %s, left by a process that died", folder)
+        _SWEPT.add(str(root))
+    if entry_problem(target) is not None:
+        with file_lock(root / f"{target.name}.lock"):
+            problem = entry_problem(target)  # another process may have built it meanwhile
+            if problem is not None:
+                _build(params, structure, target, problem)
+    _VERIFIED.add(str(target))
     return target
+
+
+def _build(params: CircuitParams, structure: Structure, target: Path, problem: str) -> None:
+    """Compile ``structure`` in a private folder and move it to ``target`` (held locked),
+    replacing a damaged entry there."""
+    global _COMPILATIONS
+    if target.exists():
+        _log.warning("cache entry %s is damaged (%s); rebuilding it", target.name, problem)
+    start = time.perf_counter()
+    work = private_folder(target.parent, f"{target.name}.build-")
+    try:
+        description = _compile(params, structure, work)
+        _COMPILATIONS += 1
+        manifest = {
+            "key": structure.key,
+            "entry": target.name,
+            "toolchain": {
+                "compiler": list(compiler_command()),
+                "compile_args": list(COMPILE_ARGS),
+                "fingerprint": toolchain_fingerprint(COMPILE_ARGS),
+            },
+            "structure": structure.__dict__ | {"neurons": [list(n) for n in structure.neurons]},
+            "compile_seconds": time.perf_counter() - start,
+            **description,
+        }
+        write_manifest(work, manifest)
+        if target.exists():  # damaged: renamed away first, so no one sees it half deleted
+            trash = private_folder(target.parent, f"{target.name}.trash-")
+            os.replace(target, trash / "entry")
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    _log.info("compiled circuit %s in %.1f s", target.name, time.perf_counter() - start)

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
-import json
+import re
+import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .build import MANIFEST
+from .cache import run_folder
+from .entry import read_manifest
 
 __all__ = ["CompiledCircuit", "SimulationError"]
+
+#: What brian2's generated main prints when it cannot open a static array, read a value file or
+#: write a result ("Error opening static array ...", "Could not read ...", "Cannot set unknown
+#: variable ..."): it then carries on with whatever is in memory and exits 0.
+_BINARY_ERROR = re.compile(r"^(?:Error|Could not|Cannot)\b.*$", re.MULTILINE)
 
 
 class SimulationError(RuntimeError):
     """The compiled simulation failed or produced impossible numbers."""
+
+
+def binary_failure(proc: subprocess.CompletedProcess) -> str | None:
+    """Why a run of the binary failed, in one line (``None``: it did not): a signal, a non-zero
+    exit, or error lines in its output despite exit 0."""
+    errors = _BINARY_ERROR.findall(f"{proc.stdout}\n{proc.stderr}")
+    if proc.returncode < 0:
+        try:
+            reason = f"killed by {signal.Signals(-proc.returncode).name}"
+        except ValueError:
+            reason = f"killed by signal {-proc.returncode}"
+    elif proc.returncode > 0:
+        reason = f"exit {proc.returncode}"
+    elif errors:
+        reason = "exit 0 after reporting errors"
+    else:
+        return None
+    lines = errors or (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    more = f" (+{len(lines) - 3} more)" if len(lines) > 3 else ""
+    detail = " | ".join(line.strip() for line in lines[:3]) + more
+    return f"{reason}: {detail}" if detail else reason
 
 
 class CompiledCircuit:
@@ -27,7 +54,7 @@ class CompiledCircuit:
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
-        self.manifest = json.loads((self.directory / MANIFEST).read_text())
+        self.manifest = read_manifest(self.directory)
         self.settable = self.manifest["settable"]
         self.outputs = self.manifest["outputs"]
         self.timed_arrays = self.manifest["timed_arrays"]
@@ -78,17 +105,22 @@ class CompiledCircuit:
     def run(self, values: dict, outputs: list[str]) -> dict[str, np.ndarray]:
         """Run once with ``values`` ({'group.var' or timed-array name: value}); read ``outputs``."""
         self.check_request(values, outputs)
-        with tempfile.TemporaryDirectory(prefix="flysim-run-") as tmp:
-            folder = Path(tmp)
+        with run_folder(self.directory.parent) as folder:  # in the entry's cache
             results = folder / "results"
             results.mkdir()
             args = [str(self.directory / "main"), "--results_dir", f"{results}/"]
             args += [self._argument(name, value, folder) for name, value in values.items()]
-            proc = subprocess.run(args, cwd=self.directory, capture_output=True, text=True)
-            if proc.returncode != 0:
-                tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            try:
+                proc = subprocess.run(args, cwd=self.directory, capture_output=True, text=True)
+                failure = binary_failure(proc)
+            except OSError as error:  # the binary or the entry vanished after it was checked
+                failure = f"cannot start: {error.strerror}"
+            if failure:
+                from .build import _forget_verified
+
+                _forget_verified(self.directory)  # checked again, and repaired, at next use
                 raise SimulationError(
-                    f"simulation binary failed (exit {proc.returncode}): " + " | ".join(tail)
+                    f"simulation binary of cache entry {self.directory} failed ({failure})"
                 )
             read = {
                 name: np.fromfile(

@@ -6,15 +6,17 @@ import subprocess
 import pytest
 
 from flysim import simulate
-from flysim.engine.build import _TEMPLATES, _make, structure_keys_used
+from flysim.engine.build import _TEMPLATES, COMPILE_ARGS, _make, structure_keys_used
 from flysim.engine.cache import cache_dir
+from flysim.engine.toolchain import toolchain_fingerprint
 
 
 @pytest.fixture(scope="module")
 def build_dir(tiny, tiny_panel):
-    """The session's build of the tiny circuit (compiled here if no test has yet)."""
+    """The session's build of the tiny circuit (compiled here if no test has yet); its entry is
+    named by the structure key and this host's toolchain."""
     simulate(tiny, tiny_panel, n_trials=1, seed=0)
-    return cache_dir() / structure_keys_used()[-1]
+    return cache_dir() / f"{structure_keys_used()[-1]}-{toolchain_fingerprint(COMPILE_ARGS)}"
 
 
 def test_code_objects_use_the_precompiled_header(build_dir):

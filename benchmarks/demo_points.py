@@ -23,6 +23,8 @@ def _child_cpu() -> float:
 
 
 def main() -> None:
+    from brian2 import Hz
+
     from flysim import Noise, load_params, with_overrides
     from flysim.cli.demo import DEMO, demo_experiment
     from flysim.redundancy import CONDITIONS
@@ -44,7 +46,7 @@ def main() -> None:
             li, sfa = CONDITIONS[condition]
             params = with_overrides(base, {"li.enabled": li, "sfa.enabled": sfa})
             cpu, start = _child_cpu(), time.perf_counter()
-            experiment(params, Noise(input_sigma=noise), args.fly)
+            experiment(params, Noise(input_sigma=noise * Hz), args.fly)
             wall, cpu = time.perf_counter() - start, _child_cpu() - cpu
             total_wall, total_cpu = total_wall + wall, total_cpu + cpu
             print(f"{noise:5.1f} Hz {condition:>7}: point {wall:5.2f} s, program CPU {cpu:5.2f} s")

@@ -21,6 +21,8 @@ import numpy as np
 
 
 def save(path: str) -> None:
+    from brian2 import Hz
+
     import flysim
     from flysim.learning import conditioning
     from flysim.odors import similar_pairs, synthetic_panel
@@ -28,7 +30,7 @@ def save(path: str) -> None:
     params = flysim.load_params("drosophila_adult")
     n_glomeruli = params.network.n_glomeruli
     pairs = similar_pairs(4, 0.8, n_glomeruli=n_glomeruli, seed=0)
-    noise = flysim.Noise(input_sigma=25.0, seed=3)
+    noise = flysim.Noise(input_sigma=25 * Hz, seed=3)
     arrays = {}
     # LI+SFA (the preset's default) with and without controls, and neither mechanism (no APL)
     none = flysim.with_overrides(params, {"li.enabled": False, "sfa.enabled": False})

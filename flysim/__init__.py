@@ -12,6 +12,7 @@ _LAZY = {
     "load_params": "flysim.params",
     "dump_params": "flysim.params",
     "with_overrides": "flysim.params",
+    "apply_overrides": "flysim.params",
     "CircuitParams": "flysim.params",
     "Noise": "flysim.params.noise",
     "simulate": "flysim.run.simulate",

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from brian2 import Hz
 
-FAKE_GRID = {"li.strength": [0.5, 1.0], "noise.input_sigma": [0.0, 5.0]}
+FAKE_GRID = {"li.strength": [0.5, 1.0], "noise.input_sigma": [0 * Hz, 5 * Hz]}
 
 #: Random numbers per point in the SIGKILL test: big enough that writing takes a while, so the
 #: kill usually lands while a point is being written.

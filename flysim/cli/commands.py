@@ -9,6 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from ..run.interrupt import run_program
+
 __all__ = ["main"]
 
 
@@ -42,10 +44,9 @@ def _summary(ds) -> str:
 
 
 def _run_config(path: Path, out: Path | None):
-    from brian2 import ms, pA
-
-    from .. import Noise, load_params, simulate, with_overrides
+    from .. import load_params, simulate, with_overrides
     from ..inputs.odors import from_table, synthetic_panel
+    from ..params.io import noise_from_table
 
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -70,16 +71,7 @@ def _run_config(path: Path, out: Path | None):
             n_glomeruli=params.network.n_glomeruli,
             seed=int(odors.get("seed", 0)),
         )
-    noise_cfg = dict(config.get("noise", {}))
-    for key, unit in (
-        ("kc_current_sigma_pA", pA),
-        ("onset_jitter_ms", ms),
-        ("kc_current_tau_ms", ms),
-        ("input_tau_ms", ms),
-    ):
-        if key in noise_cfg:
-            noise_cfg[key.rsplit("_", 1)[0]] = noise_cfg.pop(key) * unit
-    noise = Noise(**noise_cfg)
+    noise = noise_from_table(config.get("noise", {}))  # the same [noise] as in scan files
     ds = simulate(
         params,
         panel,
@@ -187,6 +179,12 @@ def main(argv=None) -> int:
     figures = sub.add_parser("figures", help="run every figures/fig_*.py script (source tree)")
     figures.add_argument("--quick", action="store_true", help="tiny preset, few points")
     args = parser.parse_args(argv)
+    # Ctrl-C and SIGTERM: one line and exit status 130 / 143, after the cleanup they unwind.
+    return run_program(_command, args)
+
+
+def _command(args) -> int:
+    """Run the parsed command; its errors are one line and exit status 2."""
     try:
         if args.command == "demo":
             from .demo import run_demo

@@ -15,10 +15,10 @@
 
     [grid]                          # path -> list of values
     "li.strength" = [0.5, 1.0]
-    "noise.input_sigma" = [0.0, 10.0]
+    "noise.input_sigma" = { value = [0, 10], unit = "Hz" }
     "sfa.tau" = { value = [100, 200], unit = "ms" }          # or a list of {value, unit}
 
-    [noise]                         # optional: base noise (flysim.Noise fields)
+    [noise]                         # optional: base noise, as in a ``flysim run`` file
     seed = 3
     kc_current_sigma = { value = 5, unit = "pA" }
 
@@ -28,19 +28,18 @@ Every error is one line naming the file and the key.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..params import CircuitParams, load_params, with_overrides
+from ..params.io import noise_from_table
 from ..params.noise import Noise
 from ..params.units import parse_quantity
 
 __all__ = ["ScanConfig", "ScanConfigError", "load_scan_config", "run_scan_file"]
 
 KNOWN_KEYS = ("preset", "overrides", "grid", "seeds", "experiment", "noise", "store")
-_NOISE_QUANTITIES = ("input_tau", "kc_current_sigma", "kc_current_tau", "onset_jitter")
 
 
 class ScanConfigError(ValueError):
@@ -73,10 +72,10 @@ def _flatten(table: dict, prefix: str = "") -> dict:
 
 
 def _grid_values(path: str, raw, fail) -> list:
-    from ..scan.grid import check_path
+    from ..scan.grid import grid_declaration
 
     try:
-        check_path(path)
+        grid_declaration(path)  # the path exists
     except ValueError as error:
         fail(str(error))
     if isinstance(raw, dict):
@@ -110,30 +109,9 @@ def _grid_values(path: str, raw, fail) -> list:
 
 
 def _noise(table, fail) -> Noise:
-    if not isinstance(table, dict):
-        fail(f"[noise] must be a table, got {table!r}")
-    fields = [f.name for f in dataclasses.fields(Noise)]
-    values = {}
-    for key, raw in table.items():
-        if key not in fields:
-            fail(f"unknown key 'noise.{key}' (Noise fields: {', '.join(fields)})")
-        if key in _NOISE_QUANTITIES:
-            if not isinstance(raw, dict):
-                fail(f'noise.{key} needs a unit, e.g. {{value = 5, unit = "ms"}}; got {raw!r}')
-            try:
-                raw = parse_quantity(f"noise.{key}", raw)
-            except ValueError as error:
-                fail(str(error))
-        elif (
-            key in ("input_sigma", "background")
-            and isinstance(raw, int)
-            and not isinstance(raw, bool)
-        ):
-            raw = float(raw)
-        values[key] = raw
     try:
-        return Noise(**values)
-    except (TypeError, ValueError) as error:
+        return noise_from_table(table)
+    except ValueError as error:
         fail(str(error))
 
 
@@ -166,68 +144,27 @@ def load_scan_config(path, *, store=None) -> ScanConfig:
     def fail(message):
         raise ScanConfigError(f"scan file '{path}': {message}")
 
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScanConfigError(f"scan file '{path}' does not exist") from None
-    except UnicodeDecodeError:
-        raise ScanConfigError(f"scan file '{path}' is not UTF-8 text") from None
-    except OSError as error:  # a directory, no permission...
-        raise ScanConfigError(f"scan file '{path}' cannot be read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScanConfigError(f"scan file '{path}' is not valid TOML: {error}") from None
+    config = _read_toml(path)
     unknown = sorted(set(config) - set(KNOWN_KEYS))
     if unknown:
         fail(f"unknown keys {unknown} (known: {', '.join(KNOWN_KEYS)})")
     for key in ("grid", "seeds", "experiment"):
         if key not in config:
             fail(f"missing '{key}'")
-
-    preset = config.get("preset", "drosophila_adult")
-    if not isinstance(preset, str):
-        fail(f"preset must be a preset name or a .toml path, got {preset!r}")
-    if preset.endswith(".toml"):
-        preset = str((path.parent / preset).resolve())
-    try:
-        params = load_params(preset)
-        overrides = config.get("overrides", {})
-        if not isinstance(overrides, dict):
-            fail(f"[overrides] must be a table of path = value, got {overrides!r}")
-        params = with_overrides(params, _flatten(overrides))
-    except ValueError as error:
-        if isinstance(error, ScanConfigError):
-            raise
-        fail(str(error))
-
+    params = _params(config, path, fail)
     grid = config["grid"]
     if not isinstance(grid, dict) or not grid:
         fail(f"[grid] must be a table of path = [values], got {grid!r}")
     grid = {p: _grid_values(p, v, fail) for p, v in _flatten(grid).items()}
-
-    seeds = config["seeds"]
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-        or len(set(seeds)) != len(seeds)
-    ):
-        fail(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
-
+    seeds = _seeds(config["seeds"], fail)
     experiment = _experiment(config["experiment"], fail)
     noise = _noise(config.get("noise", {}), fail)
-
-    if store is None:
-        raw = config.get("store")
-        if raw is None:
-            fail("missing 'store' (or give a store path when running it)")
-        if not isinstance(raw, str) or not raw:
-            fail(f"store must be a directory path, got {raw!r}")
-        store = path.parent / raw
+    store = _store(config, path, fail) if store is None else store
     config = ScanConfig(
         path=path,
         params=params,
         grid=grid,
-        seeds=list(seeds),
+        seeds=seeds,
         experiment=experiment,
         noise=noise,
         store=Path(store),
@@ -240,6 +177,59 @@ def load_scan_config(path, *, store=None) -> ScanConfig:
     except ValueError as error:
         fail(str(error))
     return config
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScanConfigError(f"scan file '{path}' does not exist") from None
+    except UnicodeDecodeError:
+        raise ScanConfigError(f"scan file '{path}' is not UTF-8 text") from None
+    except OSError as error:  # a directory, no permission...
+        raise ScanConfigError(f"scan file '{path}' cannot be read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScanConfigError(f"scan file '{path}' is not valid TOML: {error}") from None
+
+
+def _params(config: dict, path: Path, fail) -> CircuitParams:
+    """The preset (a name, or a .toml path relative to the scan file) with [overrides]."""
+    preset = config.get("preset", "drosophila_adult")
+    if not isinstance(preset, str):
+        fail(f"preset must be a preset name or a .toml path, got {preset!r}")
+    if preset.endswith(".toml"):
+        preset = str((path.parent / preset).resolve())
+    overrides = config.get("overrides", {})
+    try:
+        params = load_params(preset)
+        if not isinstance(overrides, dict):
+            fail(f"[overrides] must be a table of path = value, got {overrides!r}")
+        return with_overrides(params, _flatten(overrides))
+    except ValueError as error:
+        if isinstance(error, ScanConfigError):
+            raise
+        fail(str(error))
+
+
+def _seeds(seeds, fail) -> list:
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        fail(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
+    return list(seeds)
+
+
+def _store(config: dict, path: Path, fail) -> Path:
+    """The file's ``store``, relative to the file."""
+    raw = config.get("store")
+    if raw is None:
+        fail("missing 'store' (or give a store path when running it)")
+    if not isinstance(raw, str) or not raw:
+        fail(f"store must be a directory path, got {raw!r}")
+    return path.parent / raw
 
 
 def run_scan_file(path, *, workers=None, scheduler=None, store=None, progress=True):

@@ -7,6 +7,7 @@ takes depends on the host (``benchmarks/run.py`` measures it, BENCHMARKS.md list
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,11 +18,13 @@ from ..experiments.redundancy import (
     LI_SITES,
     PairDiscrimination,
     differences_table,
+    noise_grid,
     redundancy,
     summary_table,
 )
 from ..params import load_params, with_overrides
 from ..params.noise import Noise
+from ..run.interrupt import INTERRUPTIONS, interruptible
 from ..scan.grid import normalize_grid
 
 __all__ = ["DEMO", "demo_experiment", "run_demo"]
@@ -83,11 +86,25 @@ def _check_scale(scale: dict, params) -> None:
         )
     try:
         params = with_overrides(params, {"li.site": scale["li_site"]})
-        normalize_grid({"noise.input_sigma": list(scale["noise_levels"])}, params)
+        normalize_grid(noise_grid("input_sigma", scale["noise_levels"]), params)
     except ValueError as error:  # ParameterError is one
         raise ValueError(f"demo: {error}") from None
 
 
+@contextlib.contextmanager
+def _noted_if_scratch(scratch: str | None):
+    """If the demo is interrupted (``flysim.run.interrupt``) while its points are in a scratch store
+    (``scratch``), which goes with it, say so instead of the scan's "rerunning resumes"."""
+    try:
+        yield
+    except INTERRUPTIONS as stop:
+        if scratch is not None:
+            notes = [note for note in getattr(stop, "__notes__", []) if scratch not in note]
+            stop.__notes__ = [*notes, "the demo's scratch store is removed (--store PATH keeps it)"]
+        raise
+
+
+@interruptible()  # outermost: its line on SIGTERM comes after the scratch store's note
 def run_demo(
     out: Path,
     *,
@@ -117,7 +134,10 @@ def run_demo(
         f"{scale['similarity']}), {scale['mbon_trials']} conditioning repetitions each; "
         f"{workers} workers; compiles one network on first use"
     )
-    with tempfile.TemporaryDirectory(prefix="flysim_demo_") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="flysim_demo_") as scratch,
+        _noted_if_scratch(scratch if store is None else None),
+    ):
         result = redundancy(
             params,
             scale["noise_levels"],

@@ -11,16 +11,27 @@ from ..analysis import decoding_accuracy, paired_similarity
 from ..inputs.odors import similar_pairs
 from ..params import CircuitParams
 from ..params.noise import Noise
+from ..params.overrides import declaration, typed_value
 from ..run.conditioning import conditioning
 from ..run.simulate import simulate
 
 __all__ = ["discrimination", "pattern_separation", "input_noise"]
 
 
+#: The noise field ``input_noise`` sets; its TOML unit (Hz) is the unit of noise levels.
+LEVEL_PATH = "noise.input_sigma"
+
+
 def input_noise(level: float, seed: int) -> Noise:
     """The default noise of a given level: input-pattern noise of SD ``level`` Hz per glomerulus
     on top of Poisson input spikes."""
-    return Noise(input_sigma=float(level), seed=seed)
+    return Noise(input_sigma=typed_value(LEVEL_PATH, float(level)), seed=seed)
+
+
+def _level_attrs() -> dict:
+    """Attrs of a ``noise`` coordinate of ``input_noise`` levels, in its field's TOML unit."""
+    unit = declaration(LEVEL_PATH)["unit"]
+    return {"long_name": f"noise level (input_sigma, {unit})", "units": unit}
 
 
 def _pair_responses(ds: xr.Dataset, variable: str, n_pairs: int):
@@ -74,6 +85,20 @@ def pattern_separation(
     return out
 
 
+def _pair_decoding(ds: xr.Dataset, n_pairs: int, n_folds: int) -> np.ndarray:
+    """Per fly, the mean over pairs of a cross-validated decoder's accuracy at telling the two
+    odors of a pair apart from single-trial KC counts."""
+    per_pair = []
+    for p in range(n_pairs):
+        pair = ds.kc_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float)
+        per_pair.append(
+            decoding_accuracy(
+                pair, label_dim="odor", trial_dim="trial", feature_dim="kc", n_folds=n_folds, seed=p
+            )
+        )
+    return xr.concat(per_pair, "pair").mean("pair").values
+
+
 def discrimination(
     params: CircuitParams,
     noise_levels,
@@ -115,27 +140,14 @@ def discrimination(
     for k, level in iterator:
         noise = noise_of(level, noise_seed + k)
         ds = simulate(params, panel, n_trials=n_trials, noise=noise, seed=list(seeds))
-        per_pair = []
-        for p in range(n_pairs):
-            pair = ds.kc_spike_count.isel(odor=[2 * p, 2 * p + 1]).astype(float)
-            per_pair.append(
-                decoding_accuracy(
-                    pair,
-                    label_dim="odor",
-                    trial_dim="trial",
-                    feature_dim="kc",
-                    n_folds=n_folds,
-                    seed=p,
-                )
-            )
-        decoder[k] = xr.concat(per_pair, "pair").mean("pair").values
+        decoder[k] = _pair_decoding(ds, n_pairs, n_folds)
         if mbon:
             learned = conditioning(
                 params, panel, n_trials=n_mbon_trials, noise=noise, seed=list(seeds)
             )
             mbon_acc[k] = learned.choice.sel(group="trained").mean(["pair", "trial"]).values
     out = xr.Dataset(coords={"noise": levels, "fly": seeds})
-    out["noise"].attrs.update(long_name="noise level (input_sigma, Hz)", units="Hz")
+    out["noise"].attrs.update(_level_attrs())
     out["decoder_accuracy"] = (
         ("noise", "fly"),
         decoder,

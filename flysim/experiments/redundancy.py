@@ -8,20 +8,24 @@ At every point a fly must tell apart pairs of similar odors from single noisy tr
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import xarray as xr
+from brian2 import Quantity
 from scipy import stats
 
 from ..analysis import decoding_accuracy, paired_similarity, population_sparseness
 from ..inputs.odors import similar_pairs
 from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
+from ..params.overrides import declaration, typed_value
 from ..scan import scan
-from ..scan.grid import NOISE_UNITS
 
 __all__ = [
     "differences_table",
+    "noise_grid",
     "LI_SITES",
     "PairDiscrimination",
     "redundancy",
@@ -263,21 +267,13 @@ def redundancy(
     differences between conditions; ``combined_vs_li`` and ``combined_vs_sfa`` (LI+SFA minus
     each single mechanism, per fly) say whether both together are best.
 
-    ``noise_levels`` are values of the Noise field ``noise_field`` (default ``input_sigma``, Hz;
-    e.g. ``kc_current_sigma`` in pA); ``noise`` sets the other noise fields (e.g.
-    ``Noise(window="trial")``)."""
+    ``noise_levels`` are values of the Noise field ``noise_field`` (default ``input_sigma``):
+    plain numbers in its TOML unit (Hz; ``kc_current_sigma``: pA) or quantities; ``noise`` sets
+    the other noise fields (e.g. ``Noise(window="trial")``)."""
     experiment = PairDiscrimination() if experiment is None else experiment
-    if noise_field not in NOISE_UNITS:
-        raise ValueError(
-            f"redundancy: noise_field must be one of {sorted(NOISE_UNITS)}, got {noise_field!r}"
-        )
-    noise_path = f"noise.{noise_field}"
+    levels = noise_grid(noise_field, noise_levels)
     params = with_overrides(params, {"li.site": li_site})
-    grid = {
-        "li.enabled": [False, True],
-        "sfa.enabled": [False, True],
-        noise_path: [float(v) for v in noise_levels],
-    }
+    grid = {"li.enabled": [False, True], "sfa.enabled": [False, True], **levels}
     raw = scan(
         experiment,
         params,
@@ -294,8 +290,11 @@ def redundancy(
         for li, sfa in CONDITIONS.values()
     ]
     out = xr.concat(parts, dim=pd.Index(list(CONDITIONS), name="condition"))
+    noise_path = f"noise.{noise_field}"
     out = out.rename({noise_path: "noise"})
-    out["noise"].attrs.update(units=NOISE_UNITS[noise_field], long_name=NOISE_NAMES[noise_field])
+    out["noise"].attrs.update(
+        units=declaration(noise_path)["unit"], long_name=NOISE_NAMES.get(noise_field, noise_path)
+    )
     # The headline measure is the fly's own readout, the MBON choice, whenever it was measured.
     measure = "mbon_accuracy" if "mbon_accuracy" in out else "decoder_accuracy"
     out["accuracy"] = out[measure].copy()
@@ -317,6 +316,26 @@ def redundancy(
         out[name].attrs.update(units="1", long_name=label, measure=measure)
     out.attrs.update(raw.attrs, li_site=li_site, experiment=repr(experiment))
     return out
+
+
+def noise_grid(noise_field: str, levels) -> dict:
+    """The grid ``{"noise.<noise_field>": [values]}`` of noise levels given as plain numbers in
+    the field's TOML unit (``noise_grid("input_sigma", [10, 40])``: 10 and 40 Hz) or as
+    quantities."""
+    numeric = [
+        f.name
+        for f in dataclasses.fields(Noise)
+        if f.metadata.get("kind") in ("quantity", "number")
+    ]
+    if noise_field not in numeric:
+        raise ValueError(f"redundancy: noise_field must be one of {numeric}, got {noise_field!r}")
+    path = f"noise.{noise_field}"
+    return {
+        path: [
+            level if isinstance(level, Quantity) else typed_value(path, float(level))
+            for level in levels
+        ]
+    }
 
 
 def mean_ci(values: xr.DataArray, dim: str = "fly", level: float = 0.95):

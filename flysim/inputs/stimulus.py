@@ -65,12 +65,13 @@ def orn_drive(
             )
             odor_delta = np.where(on[:, None], panel.responses[odor], 0.0)
             delta = np.zeros((n_bins, n_glom))
-            if noise.input_sigma > 0:
+            sigma = float(noise.input_sigma)  # in Hz, like the rates
+            if sigma > 0:
                 rng = noise.rng("input_pattern", *keys)
                 if noise.input_tau is None:
-                    delta += rng.normal(0, noise.input_sigma, n_glom)
+                    delta += rng.normal(0, sigma, n_glom)
                 else:
-                    delta += _ou(rng, n_bins, n_glom, noise.input_sigma, float(noise.input_tau), dt)
+                    delta += _ou(rng, n_bins, n_glom, sigma, float(noise.input_tau), dt)
             if noise.background > 0:
                 seed = int(noise.rng("background", *keys).integers(2**31))
                 distractor = synthetic_panel(1, n_glomeruli=n_glom, seed=seed).responses[0]

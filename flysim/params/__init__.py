@@ -1,7 +1,8 @@
-"""Circuit parameters: typed, frozen, with units; presets in ``models/*.toml``."""
+"""Circuit and noise parameters: typed, frozen, with units; presets in ``models/*.toml``."""
 
 from .io import dump_params, list_presets, load_params, params_from_dict, params_to_dict
-from .overrides import get_path, known_paths, with_overrides
+from .noise import Noise
+from .overrides import apply_overrides, get_path, known_paths, with_overrides
 from .schema import (
     AdaptationParams,
     CircuitParams,
@@ -18,11 +19,13 @@ from .units import ParameterError
 
 __all__ = [
     "AdaptationParams",
+    "apply_overrides",
     "CircuitParams",
     "KvParams",
     "LateralInhibitionParams",
     "LearningParams",
     "NetworkParams",
+    "Noise",
     "NeuronParams",
     "OrnParams",
     "ParameterError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 from brian2 import Quantity, get_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
@@ -13,12 +14,20 @@ from .units import UNITS, ParameterError, dimension_name, shown
 __all__ = ["quantity", "number", "integer", "flag", "choice", "ParamGroup"]
 
 
-def quantity(default, unit: str, *, minimum=None, positive=False, doc=""):
-    """A physical value in ``unit`` (the unit also used when writing TOML)."""
+def quantity(default, unit: str, *, minimum=None, positive=False, optional=False, doc=""):
+    """A physical value in ``unit`` (the unit also used when writing TOML); ``optional``: None
+    is a valid value too (it means "off", e.g. ``noise.input_tau``)."""
     # Quantities are unhashable arrays, so dataclasses need a factory for them.
     return dataclasses.field(
         default_factory=lambda: default,
-        metadata=dict(kind="quantity", unit=unit, minimum=minimum, positive=positive, doc=doc),
+        metadata=dict(
+            kind="quantity",
+            unit=unit,
+            minimum=minimum,
+            positive=positive,
+            optional=optional,
+            doc=doc,
+        ),
     )
 
 
@@ -64,27 +73,37 @@ def _check_range(name, value, meta, shown):
         raise ParameterError(f"parameter '{name}' must be <= {maximum}, got {shown}")
 
 
+def _check_quantity(name, value, meta):
+    unit = UNITS[meta["unit"]]
+    if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(unit):
+        got = (
+            dimension_name(get_dimensions(value))
+            if isinstance(value, Quantity)
+            else ("a plain number" if isinstance(value, (int, float)) else type(value).__name__)
+        )
+        raise ParameterError(
+            f"parameter '{name}' needs units of {dimension_name(get_dimensions(unit))}, "
+            f'e.g. {{value = ..., unit = "{meta["unit"]}"}}; got {got}'
+        )
+    if value.shape != ():  # float() of an array would raise a TypeError naming nothing
+        raise ParameterError(
+            f"parameter '{name}' must be a single value, got an array of shape {value.shape}"
+        )
+    raw = float(value / unit)
+    if not math.isfinite(raw):
+        raise ParameterError(f"parameter '{name}' must be finite, got {value}")
+    minimum = meta.get("minimum")
+    scaled = dict(meta, minimum=None if minimum is None else float(minimum / unit))
+    _check_range(name, raw, scaled, f"{raw} {meta['unit']}")
+
+
 def check_field(name: str, value, meta: dict):
     """Raise ParameterError naming ``name`` if ``value`` does not fit the declaration ``meta``."""
     kind = meta["kind"]
+    if value is None and meta.get("optional"):
+        return
     if kind == "quantity":
-        unit = UNITS[meta["unit"]]
-        if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(unit):
-            got = (
-                dimension_name(get_dimensions(value))
-                if isinstance(value, Quantity)
-                else ("a plain number" if isinstance(value, (int, float)) else type(value).__name__)
-            )
-            raise ParameterError(
-                f"parameter '{name}' needs units of {dimension_name(get_dimensions(unit))}, "
-                f'e.g. {{value = ..., unit = "{meta["unit"]}"}}; got {got}'
-            )
-        raw = float(value / unit)
-        if not math.isfinite(raw):
-            raise ParameterError(f"parameter '{name}' must be finite, got {value}")
-        minimum = meta.get("minimum")
-        scaled = dict(meta, minimum=None if minimum is None else float(minimum / unit))
-        _check_range(name, raw, scaled, f"{raw} {meta['unit']}")
+        _check_quantity(name, value, meta)
     elif kind == "number":
         if isinstance(value, Quantity) and get_dimensions(value) is not DIMENSIONLESS:
             raise ParameterError(f"parameter '{name}' is dimensionless, got {value}")
@@ -123,10 +142,17 @@ class ParamGroup:
     ``load(dump(p)) == p`` holds for quantities written in display units.
     """
 
+    #: The dotted-path group of a class that is only ever one group (``noise``), so that its
+    #: errors name the full path even when it is built directly. Circuit groups leave it None:
+    #: their path depends on where they sit (``NeuronParams`` is ``pn``, ``kc``, ...), and the
+    #: code that puts them there adds it.
+    GROUP: ClassVar[str | None] = None
+
     def __post_init__(self):
+        prefix = f"{self.GROUP}." if self.GROUP else ""
         for f in dataclasses.fields(self):
             if f.metadata.get("kind"):
-                check_field(f.name, getattr(self, f.name), f.metadata)
+                check_field(prefix + f.name, getattr(self, f.name), f.metadata)
 
     def __eq__(self, other):
         if type(other) is not type(self):

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from brian2 import Quantity
 
+from .noise import Noise
 from .schema import GROUPS, CircuitParams
-from .units import ParameterError, parse_quantity, quantity_to_toml
+from .tables import group_from_table, group_to_dict
+from .units import UNITS, ParameterError, shown
 
 __all__ = [
     "load_params",
@@ -20,7 +22,12 @@ __all__ = [
     "params_from_dict",
     "list_presets",
     "group_from_mapping",
+    "noise_from_table",
+    "PATH_GROUPS",
 ]
+
+#: Every group a dotted path or a TOML table can name: the circuit's groups and the noise.
+PATH_GROUPS = {**GROUPS, "noise": Noise}
 
 
 def list_presets() -> list[str]:
@@ -30,29 +37,31 @@ def list_presets() -> list[str]:
     )
 
 
-def _prefixed(error: ParameterError, prefix: str) -> ParameterError:
-    return ParameterError(str(error).replace("parameter '", f"parameter '{prefix}.", 1))
-
-
 def group_from_mapping(group: str, mapping: dict, base=None):
-    """Build the group ``group`` from TOML-style values, on top of ``base`` (or the defaults)."""
-    cls = GROUPS[group]
-    base = base if base is not None else cls()
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
-    for key, raw in mapping.items():
-        if key not in fields:
+    """Build the group ``group`` (a circuit group or ``noise``) from TOML-style values, on top of
+    ``base`` (or the defaults)."""
+    return group_from_table(PATH_GROUPS[group], group, mapping, base)
+
+
+def _refuse_unit_suffixed_keys(table: dict):
+    """``kc_current_sigma_pA = 5`` (the old ``flysim run`` form) names the new one."""
+    fields = {f.name for f in dataclasses.fields(Noise)}
+    for key, raw in table.items():
+        stem, _, unit = str(key).rpartition("_")
+        if key not in fields and stem in fields and unit in UNITS:
             raise ParameterError(
-                f"unknown parameter {f'{group}.{key}'!r} (known in [{group}]: {', '.join(fields)})"
+                f"parameter 'noise.{key}' is the old form: write "
+                f'{stem} = {{value = {shown(raw)}, unit = "{unit}"}}'
             )
-        kind = fields[key].metadata.get("kind")
-        values[key] = (
-            parse_quantity(f"{group}.{key}", raw) if kind in ("quantity", "number") else raw
-        )
-    try:
-        return dataclasses.replace(base, **values)
-    except ParameterError as error:
-        raise _prefixed(error, group) from None
+
+
+def noise_from_table(table, base: Noise | None = None) -> Noise:
+    """The ``[noise]`` table of a ``flysim run`` or scan file: ``{value = 5, unit = "pA"}`` for
+    quantities, plain values for numbers, flags, strings and integers."""
+    if not isinstance(table, dict):
+        raise ParameterError(f"[noise] must be a table, got {shown(table)}")
+    _refuse_unit_suffixed_keys(table)
+    return group_from_mapping("noise", table, base)
 
 
 def params_from_dict(data: dict, base: CircuitParams | None = None) -> CircuitParams:
@@ -101,25 +110,11 @@ def load_params(path_or_preset: str | Path = "drosophila_adult") -> CircuitParam
     return params_from_dict(data)
 
 
-def _group_to_dict(group) -> dict:
-    out = {}
-    for f in dataclasses.fields(group):
-        value = getattr(group, f.name)
-        kind = f.metadata.get("kind")
-        if kind == "quantity":
-            out[f.name] = quantity_to_toml(value, f.metadata["unit"])
-        elif kind == "number":
-            out[f.name] = {"value": float(value), "unit": "1"}
-        else:
-            out[f.name] = value
-    return out
-
-
 def params_to_dict(params: CircuitParams) -> dict:
     """Nested plain dict (TOML/JSON-ready) that ``params_from_dict`` reads back to ``params``."""
     out = {"name": params.name, "notes": params.notes}
     for group in GROUPS:
-        out[group] = _group_to_dict(getattr(params, group))
+        out[group] = group_to_dict(getattr(params, group))
     return out
 
 

@@ -21,13 +21,13 @@ import numpy as np
 from ..engine import CompiledCircuit, compile_structure, parameter_values
 from ..inputs.odors import OdorPanel
 from ..inputs.wiring import draw_claws
-from ..interrupt import interruptible
 from ..model.circuit import claw_input
 from ..model.streams import split_key
 from ..model.structure import Structure
 from ..params import CircuitParams, params_to_dict, with_overrides
 from ..params.noise import Noise
 from .guards import check_run, guard_outputs
+from .interrupt import interruptible
 from .provenance import package_versions
 
 __all__ = [
@@ -205,7 +205,7 @@ def batch_values(prepared: Prepared, padded: list, protocol: Protocol) -> dict:
     return values
 
 
-@interruptible()  # Ctrl-C / SIGTERM unwind through the runner's cleanup (flysim.interrupt)
+@interruptible()  # Ctrl-C / SIGTERM unwind through the runner's cleanup (flysim.run.interrupt)
 def run_slots(
     prepared: Prepared, items: list, protocol: Protocol, *, progress=False, desc="run"
 ) -> None:

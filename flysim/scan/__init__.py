@@ -3,6 +3,7 @@
 .. code-block:: python
 
     import flysim
+    from brian2 import Hz
     from flysim.experiments import summary_experiment
     from flysim.scan import scan
 
@@ -10,14 +11,15 @@
     ds = scan(
         summary_experiment(n_odors=4, n_trials=4),
         params,
-        {"li.strength": [0.5, 1.0], "noise.input_sigma": [0.0, 10.0]},
+        {"li.strength": [0.5, 1.0], "noise.input_sigma": [0 * Hz, 10 * Hz]},
         seeds=[0, 1],
         store="li_noise.zarr",
     )
     ds.decoder_accuracy.sel({"li.strength": 0.5})   # dims: li.strength, noise.input_sigma, fly
 
-- **Grid**: ``{"group.name": [values]}`` are circuit parameters (``flysim.with_overrides``),
-  ``{"noise.<field>": [values]}`` fields of the base ``flysim.Noise``. One result dim per path,
+- **Grid**: ``{"group.name": [values]}`` are circuit parameters, ``{"noise.<field>": [values]}``
+  fields of the base ``flysim.Noise`` (both resolved by ``flysim.params.apply_overrides``, so
+  values are checked and take units as everywhere else). One result dim per path,
   named by the path, with plain-float coordinates in the parameter's TOML unit
   (``attrs["units"]``), plus ``fly`` (the wiring seeds).
 - **Experiment**: any picklable ``experiment(params, noise, seed) -> xarray.Dataset``. A
@@ -46,20 +48,29 @@ On a SLURM cluster (``pip install dask-jobqueue``)::
     ds = scan(experiment, params, grid, seeds=range(10), store="scan.zarr",
               scheduler=cluster.scheduler_address)
 
-Each worker compiles a network structure once into its ``FLYSIM_CACHE_DIR`` (a shared or
-node-local directory; builds are locked, so workers can share one) and reuses it for every point.
-Results do not depend on the number or kind of workers: every point is a pure function of
-(experiment, parameters, noise, fly seed).
+Each worker compiles a network structure once into its ``FLYSIM_CACHE_DIR`` and reuses it for
+every point. One cache shared by all nodes is safe, heterogeneous nodes included: builds use
+``-march=native``, and a cache entry's name holds a fingerprint of the compiler, its version, the
+flags and the CPU target they resolve to, so each kind of node builds and runs its own binaries
+(one compile per structure and kind of node). Builds are locked (``flock``: on a network
+filesystem only if it supports it, e.g. NFS with locking, Lustre mounted with ``-o flock``), an
+entry is checked against its checksums before its first run in a process and rebuilt if damaged,
+and the folders of killed processes are removed by the next process on the same node. A
+node-local cache (``$TMPDIR``, local disk) needs no network-filesystem locking and keeps each
+run's files (``runs/`` in the cache) off the network, at one compile per node. Results do not
+depend on the number of workers: every point is a pure function of (experiment, parameters,
+noise, fly seed). Nodes of different CPU targets run different binaries; for the tiny circuit
+``-march=x86-64`` and a native build gave identical numbers, but with ``-ffast-math``
+bit-identity across targets is not guaranteed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
 import xarray as xr
 
-from ..params import CircuitParams, params_to_dict, with_overrides
+from ..params import CircuitParams, apply_overrides, params_to_dict
 from ..params.noise import Noise
 from ..params.units import shown
 from .assemble import assemble
@@ -98,7 +109,7 @@ def scan(
     experiment : callable
         ``experiment(params, noise, seed) -> xarray.Dataset``; picklable to run on workers.
     base_params : CircuitParams
-        The circuit the grid values are applied to (``flysim.with_overrides``).
+        The circuit the grid values are applied to (``flysim.params.apply_overrides``).
     grid : dict
         ``{"group.name" or "noise.field": [values]}``; values are quantities, numbers, bools,
         strings or ``{"value": ..., "unit": ...}`` dicts.
@@ -124,18 +135,10 @@ def scan(
         from the store (so a resumed scan returns exactly what an uninterrupted one does).
     """
     noise = Noise() if noise is None else noise
-    if not isinstance(noise, Noise):
-        raise TypeError(f"noise must be a flysim.Noise, got {type(noise).__name__}")
-    if not isinstance(base_params, CircuitParams):
-        raise TypeError(f"base_params must be CircuitParams, got {type(base_params).__name__}")
+    _check_types(base_params, noise)
     axes = normalize_grid(grid, base_params, noise)
     seeds = check_seeds(seeds)
-    if workers is not None and scheduler is not None:
-        raise ValueError("give either workers (a local cluster) or scheduler, not both")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise ValueError(f"workers must be a positive integer or None, got {shown(workers)}")
+    _check_executor(workers, scheduler)
     identity = {
         "format": FORMAT,
         "experiment": describe_experiment(experiment),
@@ -143,43 +146,69 @@ def scan(
         "base_noise": noise.to_dict(),
         "grid_paths": sorted(a.path for a in axes),
     }
+    points = _points(axes, seeds)
+    opened = MemoryStore(identity) if store is None else ScanStore(store, identity)
+    with opened as st:
+        tasks = _missing_tasks(points, axes, st.keys(), base_params, noise)
+        _run(tasks, len(points), st, experiment, workers, scheduler, retries, progress)
+        datasets = [st.read(point_key(p["values"], p["seed"]), p) for p, _ in points]
+    return assemble(datasets, axes, seeds, identity)
+
+
+def _check_types(base_params, noise) -> None:
+    if not isinstance(noise, Noise):
+        raise TypeError(f"noise must be a flysim.Noise, got {type(noise).__name__}")
+    if not isinstance(base_params, CircuitParams):
+        raise TypeError(f"base_params must be CircuitParams, got {type(base_params).__name__}")
+
+
+def _check_executor(workers, scheduler) -> None:
+    if workers is not None and scheduler is not None:
+        raise ValueError("give either workers (a local cluster) or scheduler, not both")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be a positive integer or None, got {shown(workers)}")
+
+
+def _points(axes: list[Axis], seeds: list[int]) -> list[tuple[dict, tuple]]:
+    """Every (grid point, fly) as ``({"values": {path: coord}, "seed": seed}, coords)``."""
     points = []
     for combo in itertools.product(*(a.coords for a in axes)):
         for seed in seeds:
             values = {a.path: c for a, c in zip(axes, combo, strict=True)}
             points.append(({"values": values, "seed": seed}, combo))
-    opened = MemoryStore(identity) if store is None else ScanStore(store, identity)
-    with opened as st:
-        done = st.keys()
-        tasks = []
-        for point, combo in points:
-            key = point_key(point["values"], point["seed"])
-            if key in done:
-                continue
-            param_values = {
-                a.path: a.value(c) for a, c in zip(axes, combo, strict=True) if not a.is_noise
-            }
-            noise_values = {
-                a.path[6:]: a.value(c) for a, c in zip(axes, combo, strict=True) if a.is_noise
-            }
-            try:
-                params = with_overrides(base_params, param_values)
-                point_noise = dataclasses.replace(noise, **noise_values)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"grid point {point_label(point)}: {error}") from None
-            tasks.append((key, point, params, point_noise, point["seed"]))
-            done.add(key)
-        from tqdm.auto import tqdm
+    return points
 
-        with tqdm(
-            total=len(points),
-            initial=len(points) - len(tasks),
-            desc="scan",
-            unit="point",
-            disable=not progress,
-        ) as bar:
-            if tasks:
-                execute(tasks, st, experiment, workers, scheduler, retries, bar)
-        datasets = [st.read(point_key(p["values"], p["seed"]), p) for p, _ in points]
-    return assemble(datasets, axes, seeds, identity)
 
+def _missing_tasks(points, axes, done: set, base_params, noise) -> list[tuple]:
+    """``(key, point, params, noise, seed)`` of each point not in the store yet (once each)."""
+    done = set(done)
+    tasks = []
+    for point, combo in points:
+        key = point_key(point["values"], point["seed"])
+        if key in done:
+            continue
+        values = {a.path: a.value(c) for a, c in zip(axes, combo, strict=True)}
+        try:
+            params, point_noise = apply_overrides(base_params, noise, values)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"grid point {point_label(point)}: {error}") from None
+        tasks.append((key, point, params, point_noise, point["seed"]))
+        done.add(key)
+    return tasks
+
+
+def _run(tasks, n_points, st, experiment, workers, scheduler, retries, progress) -> None:
+    """Compute ``tasks`` into the store ``st``, with a progress bar over all ``n_points``."""
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=n_points,
+        initial=n_points - len(tasks),
+        desc="scan",
+        unit="point",
+        disable=not progress,
+    ) as bar:
+        if tasks:
+            execute(tasks, st, experiment, workers, scheduler, retries, bar)

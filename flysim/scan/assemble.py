@@ -53,7 +53,7 @@ def assemble(datasets, axes, seeds, identity) -> xr.Dataset:
             {
                 "long_name": axis.path,
                 "units": axis.unit if axis.unit is not None else "",
-                **({"nan_means": "None"} if axis.path == "noise.input_tau" else {}),
+                **({"nan_means": "None"} if axis.optional else {}),
             },
         )
     coords["fly"] = xr.Variable("fly", np.asarray(seeds), {"long_name": "wiring (fly) seed"})
@@ -70,5 +70,3 @@ def assemble(datasets, axes, seeds, identity) -> xr.Dataset:
         "versions": json.dumps(package_versions()),
     }
     return out
-
-

@@ -55,7 +55,6 @@ def describe_experiment(experiment) -> dict:
     return json.loads(json.dumps(description, sort_keys=True, default=_jsonable))
 
 
-
 def run_point(experiment, params, noise, seed) -> xr.Dataset:
     """The task of one (grid point, fly): runs on a worker, returns the Dataset (never writes)."""
     from ..engine.build import structure_keys_used

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..params.noise import Noise
 from ..run.provenance import VERSIONS, check_version, package_versions, stored_versions
 
 __all__ = ["ScanStore", "MemoryStore", "StoreMismatchError", "FORMAT", "stored_versions"]
@@ -48,6 +49,17 @@ class StoreMismatchError(ValueError):
 def _normal(data):
     """JSON round trip: tuples become lists, so stored and current descriptions compare."""
     return json.loads(json.dumps(data, sort_keys=True))
+
+
+def _base_noise_as_now(stored: dict, current: dict) -> dict:
+    """``stored`` with its base noise as this flysim writes it: stores made before noise had
+    units hold SI floats (``"kc_current_sigma": 5e-12``) and still resume."""
+    try:
+        noise = Noise.from_dict(stored["base_noise"])
+        same = noise == Noise.from_dict(current["base_noise"])
+    except (KeyError, TypeError, ValueError):
+        return stored  # compared as it is: the mismatch names what differs
+    return {**stored, "base_noise": current["base_noise"] if same else _normal(noise.to_dict())}
 
 
 def _differences(stored, current, prefix="", limit=3) -> list[str]:
@@ -177,6 +189,7 @@ class ScanStore:
                 f"store '{self.path}' has format {stored.get('format')!r}, this flysim writes "
                 f"{FORMAT!r}"
             )
+        stored = _base_noise_as_now(stored, self.identity)
         for part, label in (
             ("experiment", "experiment"),
             ("grid_paths", "grid paths"),

@@ -54,9 +54,9 @@ def test_demo_command_passes_flies_noise_and_li_site(monkeypatch):
     "argv, message",
     [
         (["--flies", "1"], "at least 2 flies"),
-        (["--noise", "-5"], "must be a finite number >= 0, got -5.0"),
+        (["--noise", "-5"], "parameter 'noise.input_sigma' must be >= 0.0, got -5.0 Hz"),
         (["--noise", "10", "10"], "lists the value 10.0 Hz twice"),
-        (["--noise", "nan"], "must be a finite number >= 0, got nan"),
+        (["--noise", "nan"], "parameter 'noise.input_sigma' must be finite, got nan"),
     ],
 )
 def test_demo_command_refuses_bad_scale_in_one_line(tmp_path, capsys, argv, message):

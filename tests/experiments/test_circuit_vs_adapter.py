@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from brian2 import Hz
 
 from flysim import analysis
 from flysim.adapters import FlyAdapter, adapter_from_circuit
@@ -22,7 +23,7 @@ def tiny_run(tiny, tiny_panel):
     """One fly of the tiny circuit: 6 odors x 3 trials with input noise."""
     from flysim import Noise, simulate
 
-    return simulate(tiny, tiny_panel, n_trials=3, noise=Noise(input_sigma=20.0, seed=2), seed=4)
+    return simulate(tiny, tiny_panel, n_trials=3, noise=Noise(input_sigma=20 * Hz, seed=2), seed=4)
 
 
 def stream(n_samples=300, n_glomeruli=20, seed=1):
@@ -212,7 +213,7 @@ def test_noisy_inputs_are_the_circuits_drive(tiny, tiny_panel):
     from flysim.experiments.circuit_vs_adapter import noisy_inputs
     from flysim.inputs.stimulus import Slot, orn_drive
 
-    noise = Noise(input_sigma=30.0, seed=5)
+    noise = Noise(input_sigma=30 * Hz, seed=5)
     inputs = noisy_inputs(tiny, tiny_panel, noise, 3, seed=4)
     assert inputs.dims == ("odor", "trial", "glomerulus")
     # As simulate builds it: one padded batch of 16 slots, fly seed 4.

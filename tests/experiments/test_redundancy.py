@@ -1,6 +1,7 @@
 """The LI x SFA x noise experiment, quick twin on the tiny preset."""
 
 import numpy as np
+from brian2 import Hz
 
 from flysim.redundancy import (
     CONDITIONS,
@@ -62,10 +63,10 @@ def test_shared_trials_read_the_conditioning_tests(tiny):
     from flysim.engine.build import structure_keys_used
 
     config = dict(n_pairs=2, n_trials=3, mbon_trials=3)
-    separate = PairDiscrimination(**config)(tiny, Noise(seed=0, input_sigma=10.0), 0)
+    separate = PairDiscrimination(**config)(tiny, Noise(seed=0, input_sigma=10 * Hz), 0)
     before = len(structure_keys_used())
     shared = PairDiscrimination(**config, shared_trials=True)(
-        tiny, Noise(seed=0, input_sigma=10.0), 0
+        tiny, Noise(seed=0, input_sigma=10 * Hz), 0
     )
     assert len(set(structure_keys_used()[before:])) == 1  # the plastic network only
     assert float(shared.mbon_accuracy) == float(separate.mbon_accuracy)
@@ -83,7 +84,7 @@ def test_prepare_compiles_the_network_a_point_runs(tiny):
     from flysim.engine.build import structure_keys_used
 
     experiment = PairDiscrimination(n_pairs=2, n_trials=2, mbon_trials=2, shared_trials=True)
-    noise = Noise(seed=0, input_sigma=10.0)
+    noise = Noise(seed=0, input_sigma=10 * Hz)
     before = len(structure_keys_used())
     experiment.prepare(tiny, noise)
     prepared = structure_keys_used()[before:]

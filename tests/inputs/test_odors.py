@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from brian2 import Hz
 
 from flysim import Noise, load_params
 from flysim.inputs.stimulus import Slot, orn_drive
@@ -84,15 +85,19 @@ def test_orn_drive_zero_noise_is_the_panel():
 def test_noise_sources_are_independent():
     params = load_params("tiny")
     panel = synthetic_panel(1, n_glomeruli=20, seed=0)
-    pattern = orn_drive(panel, params, Noise(input_sigma=5, seed=1), [Slot(0, 0, 0)], 1001, [0])[0]
+    pattern = orn_drive(
+        panel, params, Noise(input_sigma=5 * Hz, seed=1), [Slot(0, 0, 0)], 1001, [0]
+    )[0]
     both = orn_drive(
         panel,
         params,
-        Noise(input_sigma=5, onset_jitter=0 * params.network.dt, seed=1),
+        Noise(input_sigma=5 * Hz, onset_jitter=0 * params.network.dt, seed=1),
         [Slot(0, 0, 0)],
         1001,
         [0],
     )[0]
     assert np.array_equal(pattern, both)
-    other = orn_drive(panel, params, Noise(input_sigma=5, seed=2), [Slot(0, 0, 0)], 1001, [0])[0]
+    other = orn_drive(panel, params, Noise(input_sigma=5 * Hz, seed=2), [Slot(0, 0, 0)], 1001, [0])[
+        0
+    ]
     assert not np.array_equal(pattern, other)

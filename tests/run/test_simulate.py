@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
-from brian2 import ms, nS, pA
+from brian2 import Hz, ms, nS, pA
 
 from flysim import Noise, simulate, with_overrides
 from flysim.engine import compilation_count
@@ -91,7 +91,7 @@ def test_loop_compiles_once(tiny, tmp_path, monkeypatch):
             {"li.strength": 0.2 * k, "sfa.strength": 0.1 * k, "weights.pn_kc": (5 + 0.1 * k) * nS},
         )
         noise = Noise(
-            input_sigma=2.0 * k,
+            input_sigma=2.0 * k * Hz,
             kc_current_sigma=(1 + 2 * k) * pA,  # its level varies; on/off is structural
             onset_jitter=k * ms,
             background=0.05 * k,
@@ -129,8 +129,9 @@ def test_two_processes_share_one_cache(tmp_path):
         assert proc.wait(timeout=600) == 0, proc.stderr.read()
     a, b = (np.load(tmp_path / f"{k}.npy") for k in range(2))
     assert np.array_equal(a, b)
-    builds = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    builds = [p for p in (tmp_path / "cache").iterdir() if p.is_dir() and p.name != "runs"]
     assert len(builds) == 1  # one compiled network, no half-built leftovers
+    assert not any((tmp_path / "cache" / "runs").iterdir())  # no run's folder left behind
 
 
 def test_several_flies_and_adapted_panel(tiny):
@@ -157,8 +158,10 @@ def test_bad_arguments(tiny, tiny_panel, kwargs, error, fragment):
 
 
 def test_bad_noise():
-    with pytest.raises(ValueError, match="input_sigma"):
-        Noise(input_sigma=-1)
+    with pytest.raises(ValueError, match="'noise.input_sigma' must be >= 0"):
+        Noise(input_sigma=-1 * Hz)
+    with pytest.raises(ValueError, match="'noise.input_sigma' needs units of rate"):
+        Noise(input_sigma=10.0)
     with pytest.raises(ValueError, match="kc_current_sigma"):
         Noise(kc_current_sigma=5 * ms)
     with pytest.raises(ValueError, match="seed"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from brian2 import ms, nS, pA, second
+from brian2 import Hz, ms, nS, pA, second
 from fakes import FAKE_GRID, PAYLOAD, FakeExperiment
 
 from flysim import Noise
@@ -33,7 +33,7 @@ EXAMPLE = TESTS.parent / "examples" / "scan_small.toml"
 
 #: The scan of examples/scan_small.toml, written out.
 SUMMARY = dict(n_odors=4, n_trials=4, odor_seed=0)
-SUMMARY_GRID = {"li.strength": [0.5, 1.0], "noise.input_sigma": [0.0, 10.0]}
+SUMMARY_GRID = {"li.strength": [0.5, 1.0], "noise.input_sigma": [0 * Hz, 10 * Hz]}
 SUMMARY_NOISE = Noise(seed=0)
 
 
@@ -95,9 +95,12 @@ def summary_run(tmp_path_factory, tiny):
         ({"li.strength": 0.5}, "grid 'li.strength' must be a list"),
         ({"li.strength": "0.5"}, "grid 'li.strength' must be a list"),
         ({"li.strength": {"value": [1]}}, "grid 'li.strength' must be a list"),
-        ({"li.bogus": [1.0]}, r"unknown grid path 'li.bogus' \(known in \[li\]: enabled"),
-        ({"retina.gain": [1.0]}, "unknown grid path 'retina.gain' \\(groups:"),
-        ({"noise.loudness": [1.0]}, "unknown grid path 'noise.loudness' \\(noise fields:"),
+        ({"li.bogus": [1.0]}, r"grid: unknown parameter 'li.bogus' \(known in \[li\]: enabled"),
+        ({"retina.gain": [1.0]}, r"grid: unknown parameter 'retina.gain' \(groups: .*noise"),
+        (
+            {"noise.loudness": [1.0]},
+            r"grid: unknown parameter 'noise.loudness' \(known in \[noise\]: input_sigma",
+        ),
         ({"strength": [1.0]}, "must look like 'group.name'"),
         ({"li.strength": [1.0, 0.5, 1]}, "grid 'li.strength' lists the value 1.0 twice"),
         ({"sfa.tau": [100 * ms, 0.1 * second]}, "grid 'sfa.tau' lists the value 100.0 ms twice"),
@@ -105,8 +108,9 @@ def summary_run(tmp_path_factory, tiny):
         ({"sfa.tau": [100]}, "'sfa.tau' needs units of time"),
         ({"li.strength": [-1.0]}, "'li.strength' must be >= 0"),
         ({"li.site": ["apl", "retina"]}, "li.site"),
-        ({"noise.input_sigma": [-2.0]}, "grid 'noise.input_sigma'.*finite number >= 0"),
-        ({"noise.kc_current_sigma": [5.0]}, "grid 'noise.kc_current_sigma'.*needs units"),
+        ({"noise.input_sigma": [-2.0 * Hz]}, "parameter 'noise.input_sigma' must be >= 0"),
+        ({"noise.input_sigma": [10.0]}, r"'noise.input_sigma' needs units of rate \(Hz\)"),
+        ({"noise.kc_current_sigma": [5.0]}, "parameter 'noise.kc_current_sigma' needs units"),
     ],
 )
 def test_bad_grid_is_a_one_line_error(tiny, tmp_path, grid, message):
@@ -142,6 +146,8 @@ def test_grid_coordinates_are_plain_values_in_toml_units(tiny):
             "network.n_kc": [400, 800],
             "noise.input_tau": [None, 20 * ms],
             "noise.kc_current_sigma": [0 * pA, 5 * pA],
+            "noise.window": ["odor", "trial"],
+            "kc.neuron": ["lif", "sfa_lif"],  # a plain string field
         },
         tiny,
     )
@@ -153,6 +159,8 @@ def test_grid_coordinates_are_plain_values_in_toml_units(tiny):
     assert got["network.n_kc"] == ((400, 800), None)
     assert np.isnan(got["noise.input_tau"][0][0]) and got["noise.input_tau"][0][1] == 20.0
     assert got["noise.kc_current_sigma"] == ((0.0, 5.0), "pA")
+    assert got["noise.window"] == (("odor", "trial"), None)
+    assert got["kc.neuron"] == (("lif", "sfa_lif"), None)
     tau = next(a for a in axes if a.path == "sfa.tau")
     assert tau.value(100.0) == 100 * ms
 
@@ -206,7 +214,7 @@ def test_rerun_computes_nothing(summary_run, tiny):
     part = scan(
         Counting(summary_experiment(**SUMMARY), log),
         tiny,
-        {"li.strength": [1.0], "noise.input_sigma": [10.0, 0.0]},
+        {"li.strength": [1.0], "noise.input_sigma": [10 * Hz, 0 * Hz]},
         seeds=[1],
         store=store,
         noise=SUMMARY_NOISE,
@@ -229,7 +237,7 @@ def test_run_scan_file_reuses_the_same_store(summary_run):
 def test_extending_the_grid_computes_only_new_points(summary_run, tiny, tmp_path):
     store, log, ds = summary_run
     before = len(_calls(log))
-    grid = {"li.strength": [0.5, 1.0, 2.0], "noise.input_sigma": [0.0, 10.0]}
+    grid = {"li.strength": [0.5, 1.0, 2.0], "noise.input_sigma": [0 * Hz, 10 * Hz]}
     extended = scan(
         Counting(summary_experiment(**SUMMARY), log),
         tiny,
@@ -270,6 +278,37 @@ def test_store_of_another_scan_is_refused(summary_run, tiny, change, message):
         )
     assert "\n" not in str(info.value)
     assert len(_calls(log)) == before
+
+
+def test_a_store_whose_base_noise_is_in_si_floats_still_resumes(tiny, tmp_path):
+    """Stores made before noise had units record it as SI floats (``5e-12`` for 5 pA)."""
+    import json
+
+    store, log = tmp_path / "s.zarr", tmp_path / "calls.log"
+    noise = Noise(kc_current_sigma=5 * pA, input_tau=20 * ms, seed=2)
+    run = dict(seeds=[0], store=store, noise=noise, progress=False)
+    first = scan(FakeExperiment(log=log), tiny, FAKE_GRID, **run)
+    meta = store / "zarr.json"
+    root = json.loads(meta.read_text())
+    root["attributes"]["flysim_scan"]["base_noise"] = {
+        "input_sigma": 0.0,
+        "input_tau": 0.02,
+        "background": 0.0,
+        "poisson_input": True,
+        "kc_current_sigma": 5e-12,
+        "kc_current_tau": 0.005,
+        "onset_jitter": 0.0,
+        "window": "odor",
+        "seed": 2,
+    }
+    meta.write_text(json.dumps(root))
+    before = len(_calls(log))
+    again = scan(FakeExperiment(log=log), tiny, FAKE_GRID, **run)
+    assert len(_calls(log)) == before
+    xr.testing.assert_identical(again.drop_attrs(), first.drop_attrs())
+    with pytest.raises(StoreMismatchError, match=r"its base noise differ \(seed \(2 -> 3\)\)"):
+        other = Noise(kc_current_sigma=5 * pA, input_tau=20 * ms, seed=3)
+        scan(FakeExperiment(log=log), tiny, FAKE_GRID, **dict(run, noise=other))
 
 
 def test_a_directory_that_is_not_a_store_is_refused(tiny, tmp_path):
@@ -535,7 +574,7 @@ def test_scan_file_quantities_and_dotted_keys(tmp_path):
         "weights.apl_kc" = [{ value = 10, unit = "nS" }, { value = 20, unit = "nS" }]
         "noise.onset_jitter" = [{ value = 0, unit = "ms" }, { value = 5, unit = "ms" }]
         [noise]
-        input_sigma = 2
+        input_sigma = { value = 2, unit = "Hz" }
         kc_current_sigma = { value = 5, unit = "pA" }
     """)
     )
@@ -543,7 +582,7 @@ def test_scan_file_quantities_and_dotted_keys(tmp_path):
     assert config.grid["sfa.tau"] == [100 * ms, 200 * ms]
     assert config.grid["weights.apl_kc"] == [10 * nS, 20 * nS]
     assert config.params.li.site == "both"
-    assert config.noise.input_sigma == 2.0 and config.noise.kc_current_sigma == 5 * pA
+    assert config.noise.input_sigma == 2 * Hz and config.noise.kc_current_sigma == 5 * pA
     assert config.experiment.n_trials == 3 and config.store == tmp_path / "out.zarr"
     axes = normalize_grid(config.grid, config.params, config.noise)
     assert [a.coords for a in axes] == [(100.0, 200.0), (10.0, 20.0), (0.0, 5.0)]
@@ -560,7 +599,7 @@ BASE = """preset = "tiny"\nseeds = [0]\nstore = "s.zarr"\n[experiment]\nname = "
             "missing 'seeds'",
         ),
         (BASE, "missing 'grid'"),
-        (BASE + "[grid]\n'li.strength' = [1.0]\nbogus = 1\n", "grid path 'bogus' must look"),
+        (BASE + "[grid]\n'li.strength' = [1.0]\nbogus = 1\n", "grid: parameter path 'bogus' must"),
         ("color = 1\n" + BASE, r"unknown keys \['color'\]"),
         (BASE + "[grid]\n'li.strength' = 1.0\n", "grid 'li.strength' must be a list"),
         (BASE + "[grid]\n'li.strength' = []\n", "empty list"),
@@ -568,7 +607,7 @@ BASE = """preset = "tiny"\nseeds = [0]\nstore = "s.zarr"\n[experiment]\nname = "
         (BASE + "[grid]\n'sfa.tau' = {value = [1], unit = 'parsec'}\n", "unknown unit"),
         (BASE + "[grid]\n'sfa.tau' = {value = 1, unit = 'ms'}\n", "value must be a list"),
         (BASE + "[grid]\n'sfa.tau' = [1.0]\n", "needs units of time"),
-        (BASE + "[grid]\n'li.nope' = [1.0]\n", "unknown grid path 'li.nope'"),
+        (BASE + "[grid]\n'li.nope' = [1.0]\n", "grid: unknown parameter 'li.nope'"),
         (
             BASE.replace("seeds = [0]", "seeds = [0, 0]") + "[grid]\n'li.strength'=[1.0]\n",
             "seeds must be",
@@ -582,9 +621,26 @@ BASE = """preset = "tiny"\nseeds = [0]\nstore = "s.zarr"\n[experiment]\nname = "
             "unknown setting 'experiment.n_odorz'",
         ),
         (BASE + "n_trials = 1\n[grid]\n'li.strength'=[1.0]\n", "n_trials must be"),
-        (BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\nloud = 1\n", "unknown key 'noise.loud'"),
-        (BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\nonset_jitter = 5\n", "needs a unit"),
-        (BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\ninput_sigma = -1\n", "input_sigma"),
+        (
+            BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\nloud = 1\n",
+            r"unknown parameter 'noise.loud' \(known in \[noise\]: input_sigma",
+        ),
+        (
+            BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\nonset_jitter = 5\n",
+            r"'noise.onset_jitter' needs units of time \(s\)",
+        ),
+        (
+            BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\ninput_sigma = -1\n",
+            r"'noise.input_sigma' needs units of rate \(Hz\)",
+        ),
+        (
+            BASE + "[grid]\n'li.strength'=[1.0]\n[noise]\ninput_sigma = {value=-1, unit='Hz'}\n",
+            "parameter 'noise.input_sigma' must be >= 0",
+        ),
+        (
+            BASE + "[grid]\n'noise.input_sigma' = [0.0, 10.0]\n",
+            r"'noise.input_sigma' needs units of rate \(Hz\)",
+        ),
         (
             BASE.replace('store = "s.zarr"\n', "") + "[grid]\n'li.strength'=[1.0]\n",
             "missing 'store'",

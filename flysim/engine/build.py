@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,9 +24,11 @@ from .entry import MANIFEST, entry_problem, write_manifest
 from .toolchain import compiler_command, toolchain_fingerprint
 
 __all__ = [
+    "compile_args",
     "compile_structure",
     "compilation_count",
     "entry_name",
+    "entry_suffix",
     "structure_keys_used",
     "MANIFEST",
 ]
@@ -32,6 +36,19 @@ __all__ = [
 #: gcc flags of every build. -march=native: a binary runs only where it was built, so the
 #: toolchain fingerprint of these flags on this host is part of every entry's name.
 COMPILE_ARGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native")
+#: Flags of a build whose numbers are the same on every x86-64 host with this C library: no
+#: CPU-specific instructions, no fast-math reassociation, no vectorised (libmvec) calls.
+#: Selected by ``FLYSIM_PORTABLE_BUILD=1`` (the golden-value tests; slower to run).
+PORTABLE_COMPILE_ARGS = ("-w", "-O2", "-fno-tree-vectorize", "-march=x86-64", "-mtune=generic")
+
+
+def compile_args() -> tuple[str, ...]:
+    """The flags of this process's builds: :data:`COMPILE_ARGS`, or the portable ones if the
+    environment sets ``FLYSIM_PORTABLE_BUILD`` (to anything but "" or "0")."""
+    portable = os.environ.get("FLYSIM_PORTABLE_BUILD", "") not in ("", "0")
+    return PORTABLE_COMPILE_ARGS if portable else COMPILE_ARGS
+
+
 #: Read after brian2's makefile: a precompiled header and -O0 for the set-up file (build.mk).
 _TEMPLATES = Path(__file__).resolve().parent.parent / "model" / "templates"
 _COMPILATIONS = 0
@@ -105,7 +122,10 @@ def _standalone_device():
 
     saved = dict(brian2.prefs.prefs)
     set_device("cpp_standalone", build_on_run=False, directory=None)
-    brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
+    brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(compile_args())
+    # Without brian2's stop-on-Ctrl-C handler in the binary: a SIGINT that reached only the
+    # binary made it stop early and exit 0 with a truncated run.
+    brian2.prefs.core.stop_on_keyboard_interrupt = False
     try:
         with vectorisable_timestep():
             yield
@@ -134,32 +154,72 @@ def _compile(params: CircuitParams, structure: Structure, directory: Path) -> di
     return description
 
 
+def _run_make(command: list[str], directory: Path) -> subprocess.CompletedProcess:
+    """Run make in a process group of its own, so that the compilers it starts end with it if
+    this process is interrupted (killing make alone left them running)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+def _make_failed(proc: subprocess.CompletedProcess) -> RuntimeError:
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return RuntimeError(
+        f"compiling the circuit failed (make exit {proc.returncode}): " + " | ".join(tail)
+    )
+
+
 def _make(directory: Path) -> None:
     """Compile brian2's generated project with its makefile plus flysim's ``build.mk``; if that
     fails (an old GNU make, a compiler without gcc's precompiled headers), with brian2's makefile
-    alone, as brian2 would have."""
+    alone, as brian2 would have. A make killed by a signal is a failure, not a reason to retry."""
     shutil.copyfile(_TEMPLATES / "pch.h", directory / "flysim_pch.h")
     jobs = f"-j{max(2, os.cpu_count() or 1)}"
     fast = ["make", jobs, "-o", "make.deps", "-f", "makefile", "-f", str(_TEMPLATES / "build.mk")]
-    proc = subprocess.run(fast, cwd=directory, capture_output=True, text=True)
+    proc = _run_make(fast, directory)
     if proc.returncode == 0:
         return
+    if proc.returncode < 0:
+        raise _make_failed(proc)
     _log.warning("flysim's faster build failed; compiling with brian2's makefile alone")
     for built in [*directory.rglob("*.o"), *directory.glob("*.gch"), directory / "main"]:
         built.unlink(missing_ok=True)
-    proc = subprocess.run(["make", jobs], cwd=directory, capture_output=True, text=True)
+    proc = _run_make(["make", jobs], directory)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(
-            f"compiling the circuit failed (make exit {proc.returncode}): " + " | ".join(tail)
-        )
+        raise _make_failed(proc)
+
+
+#: How flysim builds is part of every entry's name too: a change of the build (a brian2
+#: preference it sets, how make runs) never reuses an entry built the old way.
+_BUILD_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def entry_suffix() -> str:
+    """What follows the structure key in an entry's name: a hash of the toolchain fingerprint
+    (compiler, version, :func:`compile_args` and the CPU target they resolve to) and of this
+    build code."""
+    fingerprint = toolchain_fingerprint(compile_args())
+    return hashlib.sha256(f"{fingerprint}-{_BUILD_HASH}".encode()).hexdigest()[:12]
 
 
 def entry_name(structure: Structure) -> str:
     """The name of ``structure``'s cache entry: its key and the fingerprint of the toolchain that
-    compiles it here (compiler, version, ``COMPILE_ARGS`` and the CPU target they resolve to),
-    so hosts that share a cache each build and run their own binaries."""
-    return f"{structure.key}-{toolchain_fingerprint(COMPILE_ARGS)}"
+    compiles it here (compiler, version, :func:`compile_args` and the CPU target they resolve
+    to), so hosts that share a cache each build and run their own binaries."""
+    return f"{structure.key}-{entry_suffix()}"
 
 
 def _forget_verified(entry: Path | None = None) -> None:
@@ -214,8 +274,8 @@ def _build(params: CircuitParams, structure: Structure, target: Path, problem: s
             "entry": target.name,
             "toolchain": {
                 "compiler": list(compiler_command()),
-                "compile_args": list(COMPILE_ARGS),
-                "fingerprint": toolchain_fingerprint(COMPILE_ARGS),
+                "compile_args": list(compile_args()),
+                "fingerprint": toolchain_fingerprint(compile_args()),
             },
             "structure": structure.__dict__ | {"neurons": [list(n) for n in structure.neurons]},
             "compile_seconds": time.perf_counter() - start,

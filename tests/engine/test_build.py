@@ -6,9 +6,8 @@ import subprocess
 import pytest
 
 from flysim import simulate
-from flysim.engine.build import _TEMPLATES, COMPILE_ARGS, _make, structure_keys_used
+from flysim.engine.build import _TEMPLATES, _make, entry_suffix, structure_keys_used
 from flysim.engine.cache import cache_dir
-from flysim.engine.toolchain import toolchain_fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +15,7 @@ def build_dir(tiny, tiny_panel):
     """The session's build of the tiny circuit (compiled here if no test has yet); its entry is
     named by the structure key and this host's toolchain."""
     simulate(tiny, tiny_panel, n_trials=1, seed=0)
-    return cache_dir() / f"{structure_keys_used()[-1]}-{toolchain_fingerprint(COMPILE_ARGS)}"
+    return cache_dir() / f"{structure_keys_used()[-1]}-{entry_suffix()}"
 
 
 def test_code_objects_use_the_precompiled_header(build_dir):

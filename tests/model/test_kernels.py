@@ -43,7 +43,7 @@ def _run(directory, kernels: bool) -> dict:
         kc_mbon_plasticity,
         vectorisable_timestep,
     )
-    from flysim.model.populations import NEVER, TRACKERS, TRACK_RANGE
+    from flysim.model.populations import NEVER, TRACK_RANGE, TRACKERS
 
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)

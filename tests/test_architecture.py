@@ -35,14 +35,7 @@ MAX_FUNCTION_LINES = 80
 #: ``test_allow_listed_function_fits`` are expected failures: once a function is split the
 #: test reports XPASS(strict) and fails, so the list always says what is left. Remove the
 #: entry then.
-LONG_FUNCTIONS_ALLOWED = {
-    "flysim.experiments.circuit_vs_adapter.circuit_vs_adapter": (
-        "TODO(split): scheduled to be split into named steps later"
-    ),
-    "flysim.experiments.discrimination.discrimination": (
-        "TODO(split): scheduled to be split into named steps later"
-    ),
-}
+LONG_FUNCTIONS_ALLOWED: dict[str, str] = {}
 
 
 # -- reading the package ----------------------------------------------------------------------

@@ -249,67 +249,96 @@ def circuit_vs_adapter(
         ``mechanism`` coordinate naming what each row is, and attrs with the parameters, noise,
         seeds, panel and adapter needed to reproduce it.
     """
+    noise = _checked_inputs(match, n_trials, noise, seed)
+    if panel is None:
+        panel, n_pairs = _panel(params, n_odors, similarity_pairs, odor_seed)
+    else:
+        n_pairs = None
+    datasets = _circuit_runs(params, panel, n_trials, noise, seed, progress)
+    inputs = noisy_inputs(params, panel, noise, n_trials, seed)
+    adapters, codes = _adapter_codes(datasets, inputs, match, balance_rate)
+    circuit = {name: ds.kc_spike_count for name, ds in datasets.items()}
+    values = _metrics(circuit, codes, datasets, n_pairs, n_trials)
+    out = _comparison_dataset(values)
+    out.attrs.update(
+        _attrs(params, noise, seed, panel, n_trials, n_pairs, match, adapters, datasets)
+    )
+    return out
+
+
+def _checked_inputs(match, n_trials, noise, seed) -> Noise:
+    """Refuse bad arguments; the noise as a ``Noise`` (a level in Hz -> ``input_noise``)."""
     if match not in ("full", "each"):
         raise ValueError(f"match must be 'full' or 'each', got {match!r}")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 2:
         raise ValueError(f"n_trials must be an integer >= 2 (for decoding), got {n_trials!r}")
     if noise is None:
-        noise = Noise(seed=seed)
-    elif not isinstance(noise, Noise):
-        from .discrimination import input_noise
+        return Noise(seed=seed)
+    if isinstance(noise, Noise):
+        return noise
+    from .discrimination import input_noise
 
-        noise = input_noise(float(noise), seed)
-    if panel is None:
-        panel, n_pairs = _panel(params, n_odors, similarity_pairs, odor_seed)
-    else:
-        n_pairs = None
-    conditions = list(CONDITIONS)
+    return input_noise(float(noise), seed)
 
-    circuit, datasets, late_early = {}, {}, {}
-    for name in conditions:
-        overrides, _ = CONDITIONS[name]
+
+def _circuit_runs(params, panel, n_trials, noise, seed, progress) -> dict[str, xr.Dataset]:
+    """``simulate``'s Dataset of every circuit condition."""
+    datasets = {}
+    for name, (overrides, _) in CONDITIONS.items():
         ds = simulate(
             with_overrides(params, overrides), panel, n_trials=n_trials, noise=noise, seed=seed
         )
         datasets[name] = ds
-        circuit[name] = ds.kc_spike_count
-        total = ("odor", "trial", "kc")
-        late_early[name] = float(
-            adaptation_ratio(ds.kc_spike_count_early.sum(total), ds.kc_spike_count_late.sum(total))
-        )
         if progress:
             print(
                 f"circuit {name:7s} coding level {float((ds.kc_spike_count > 0).mean()):.3f} "
                 f"({ds.attrs['wall_seconds']:.1f} s)",
                 flush=True,
             )
+    return datasets
 
-    reference = datasets["LI+SFA"]
-    odor_input = reference.odor_input
-    inputs = noisy_inputs(params, panel, noise, n_trials, seed)
+
+def _adapter_codes(datasets, inputs, match, balance_rate) -> tuple[dict, dict]:
+    """The adapter matched to the circuit (to its LI+SFA run, or to each condition's own run)
+    in every variant, and its codes of the circuit's noisy inputs."""
     adapters: dict[str, FlyAdapter] = {}
     codes = {}
-    for name in conditions:
-        source = reference if match == "full" else datasets[name]
+    for name, (_, switches) in CONDITIONS.items():
+        source = datasets["LI+SFA"] if match == "full" else datasets[name]
         adapter = adapter_from_circuit(source, reuse_wiring=True)
         if balance_rate is not None:
             adapter.balance_rate = float(balance_rate)
         adapters[name] = adapter
-        _, switches = CONDITIONS[name]
         codes[name] = adapter.encode(inputs, stream_order=("trial", "odor"), **switches)
+    return adapters, codes
 
-    n_folds = min(5, n_trials)
+
+def _late_early(ds: xr.Dataset) -> float:
+    total = ("odor", "trial", "kc")
+    return float(
+        adaptation_ratio(ds.kc_spike_count_early.sum(total), ds.kc_spike_count_late.sum(total))
+    )
+
+
+def _metrics(circuit, codes, datasets, n_pairs, n_trials) -> dict[str, np.ndarray]:
+    """Every metric of :data:`METRICS` as a (system, condition) array; the late/early ratio
+    for the circuit only (adapters have no time)."""
+    conditions = list(CONDITIONS)
+    odor_input = datasets["LI+SFA"].odor_input
     values = {m: np.full((2, len(conditions)), np.nan) for m in METRICS}
     for row, responses in enumerate((circuit, codes)):
         for col, name in enumerate(conditions):
             result = code_metrics(
-                responses[name], odor_input, n_pairs=n_pairs, n_folds=n_folds, seed=0
+                responses[name], odor_input, n_pairs=n_pairs, n_folds=min(5, n_trials), seed=0
             )
             for metric, value in result.items():
                 values[metric][row, col] = value
-    values["late_early_ratio"][0] = [late_early[c] for c in conditions]
+    values["late_early_ratio"][0] = [_late_early(datasets[c]) for c in conditions]
+    return values
 
-    systems = ["circuit", "adapter"]
+
+def _comparison_dataset(values: dict) -> xr.Dataset:
+    systems, conditions = ["circuit", "adapter"], list(CONDITIONS)
     out = xr.Dataset(
         coords={
             "system": systems,
@@ -326,31 +355,34 @@ def circuit_vs_adapter(
             values[metric],
             {"units": "1", "long_name": long_name, "short_name": short},
         )
-    adapter = adapters["LI+SFA"]
-    out.attrs.update(
-        {
-            "title": "circuit vs adapter",
-            "params": json.dumps(params_to_dict(params)),
-            "noise": json.dumps(noise.to_dict()),
-            "wiring_seed": int(seed),
-            "odor_panel": json.dumps(panel.info, default=str),
-            "n_odors": int(panel.n_odors),
-            "n_trials": int(n_trials),
-            "n_pairs": int(n_pairs or 0),
-            "match": match,
-            "adapter": repr(adapter),
-            "adapter_k": json.dumps({c: adapters[c].k for c in conditions}),
-            "adapter_balance_rate": float(adapter.balance_rate),
-            "adapter_input": "evoked ORN rate (odor-window mean minus spontaneous), same noise "
-            "draws as the circuit (flysim.stimulus.orn_drive)",
-            "adapter_stream_order": "trial, odor (each block presents every odor once)",
-            "circuit_coding_level": json.dumps(
-                {c: float((circuit[c] > 0).mean()) for c in conditions}
-            ),
-            "wall_seconds": json.dumps({c: datasets[c].attrs["wall_seconds"] for c in conditions}),
-        }
-    )
     return out
+
+
+def _attrs(params, noise, seed, panel, n_trials, n_pairs, match, adapters, datasets) -> dict:
+    """What reproduces the comparison: parameters, noise, seeds, panel, adapters."""
+    conditions = list(CONDITIONS)
+    adapter = adapters["LI+SFA"]
+    return {
+        "title": "circuit vs adapter",
+        "params": json.dumps(params_to_dict(params)),
+        "noise": json.dumps(noise.to_dict()),
+        "wiring_seed": int(seed),
+        "odor_panel": json.dumps(panel.info, default=str),
+        "n_odors": int(panel.n_odors),
+        "n_trials": int(n_trials),
+        "n_pairs": int(n_pairs or 0),
+        "match": match,
+        "adapter": repr(adapter),
+        "adapter_k": json.dumps({c: adapters[c].k for c in conditions}),
+        "adapter_balance_rate": float(adapter.balance_rate),
+        "adapter_input": "evoked ORN rate (odor-window mean minus spontaneous), same noise "
+        "draws as the circuit (flysim.inputs.stimulus.orn_drive)",
+        "adapter_stream_order": "trial, odor (each block presents every odor once)",
+        "circuit_coding_level": json.dumps(
+            {c: float((datasets[c].kc_spike_count > 0).mean()) for c in conditions}
+        ),
+        "wall_seconds": json.dumps({c: datasets[c].attrs["wall_seconds"] for c in conditions}),
+    }
 
 
 def format_table(result: xr.Dataset, metrics=None, digits: int = 3) -> str:

@@ -109,12 +109,17 @@ def _check_bounds(result, prepared, padded, describe):
         first = out[np.argmin(times[out])]
         low, high = (prepared.constants[f"{pop}.{b}"] for b in ("v_floor", "v_ceil"))
         neuron = _neuron(result, prepared, padded, describe, pop, int(first))
-        value = result[f"{pop}.v_out"][first]
+        value, when = result[f"{pop}.v_out"][first], f"t = {times[first] * 1e3:.1f} ms"
+        if not np.isfinite(value):
+            raise SimulationError(
+                f"{neuron}: membrane potential became {value} at {when}, in {out.size} neurons: "
+                f"the arithmetic overflowed or the integration diverged (check extreme "
+                f"parameter values)"
+            )
         raise SimulationError(
-            f"{neuron}: membrane potential {value * 1e3:.4g} mV at t = {times[first] * 1e3:.1f} "
-            f"ms, outside [{low * 1e3:.4g}, {high * 1e3:.4g}] mV (its reversal potentials and "
-            f"reset, with a margin), in {out.size} neurons: the integration is unstable for "
-            f"these parameters"
+            f"{neuron}: membrane potential {value * 1e3:.4g} mV at {when}, outside "
+            f"[{low * 1e3:.4g}, {high * 1e3:.4g}] mV (its reversal potentials and reset, with a "
+            f"margin), in {out.size} neurons: the integration is unstable for these parameters"
         )
 
 

@@ -29,13 +29,13 @@ def test_conditioning_refuses_a_diverged_run_and_names_the_slot(tiny):
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("KC ") and "fly 0, pair 'pair000_a'/'pair000_b'" in message
-    assert "membrane potential" in message and " ms, outside [" in message
+    assert "membrane potential became nan at t = " in message and "overflowed" in message
 
 
 def test_a_redundancy_point_that_diverged_fails_and_is_not_stored(tiny, tmp_path):
     experiment = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=2, shared_trials=True)
     store = tmp_path / "r.zarr"
-    with pytest.raises(ScanPointError, match="membrane potential") as info:
+    with pytest.raises(ScanPointError, match="membrane potential became nan") as info:
         redundancy(
             with_overrides(tiny, EXTREME),
             [0.0],

@@ -35,7 +35,7 @@ def test_diverging_state_raises_instead_of_returning_counts(tiny):
     # the guard this returned plausible-looking (too low) counts.
     extreme = flysim.with_overrides(tiny, {"kc.E_inh": -1.5e308 * mV, "weights.apl_kc": 1e7 * nS})
     panel = synthetic_panel(2, n_glomeruli=20, seed=0)
-    pattern = r"^KC \d+ of fly 0, odor '\w+', trial 0: membrane potential (-inf|nan) mV at t = "
+    pattern = r"^KC \d+ of fly 0, odor '\w+', trial 0: membrane potential became (-inf|nan) at t = "
     with pytest.raises(SimulationError, match=pattern) as info:
         flysim.simulate(extreme, panel, seed=0, batch_size=2)
     assert "\n" not in str(info.value)

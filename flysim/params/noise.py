@@ -28,12 +28,19 @@ class Noise(ParamGroup):
     Parameters
     ----------
     input_sigma : Quantity (Hz)
-        SD of Gaussian noise added to each glomerulus's ORN Δrate while the odor is on:
+        SD of the Gaussian perturbation of each glomerulus's ORN rate while the odor is on:
         frozen for a trial if ``input_tau`` is None, else an Ornstein-Uhlenbeck process in time.
+        It preserves the mean (``flysim.inputs.stimulus.mean_preserving_rates``): a glomerulus
+        whose noiseless rate is ``r`` fires ``clip(m + input_sigma * z, 0, orn.max_rate)``,
+        ``m`` chosen so that the expected rate is ``r`` at every level, so the level changes
+        reliability, not input strength. Near 0 (and near ``orn.max_rate``) the rates are
+        skewed and their SD is below ``input_sigma``; a glomerulus at 0 or at the maximum
+        stays there. Zero is exactly the noiseless drive.
     input_tau : Quantity (ms) or None
         Correlation time of the input noise (None = trial-to-trial pattern noise only).
     background : float
-        Weight of a random distractor odor (drawn per trial) added during the odor.
+        Weight of a random distractor odor (drawn per trial) added during the odor. Unlike
+        ``input_sigma`` it adds input on purpose: its Δrates are part of the noiseless rate.
     poisson_input : bool
         ORN input arrives as Poisson spikes (True) or as its mean conductance (False).
     kc_current_sigma, kc_current_tau : Quantity (pA, ms)

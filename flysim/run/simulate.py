@@ -9,7 +9,7 @@ import xarray as xr
 from brian2 import ms
 
 from ..inputs.odors import OdorPanel
-from ..inputs.stimulus import Slot, orn_drive
+from ..inputs.stimulus import Slot, odor_window_rates, orn_drive
 from ..model.streams import slot_key
 from ..model.structure import structure_of
 from ..params import CircuitParams
@@ -73,6 +73,8 @@ class Trials:
         }
         self.mbon_rate = np.zeros(shape + (s.n_mbon, len(edges) - 1))
         self.apl_rate = np.zeros(shape + (len(edges) - 1,))
+        self.orn_rate = np.zeros(shape + (odors.n_glomeruli,))
+        self._batch_orn_rate = None  # the odor-window ORN rates of the batch drive() built
         self.spikes = {"kc": [], "pn": []} if record_spikes else {}
         self.outputs = [*_COUNTS, "apl_spikes.i", "apl_spikes.t", "mbon_spikes.i", "mbon_spikes.t"]
         self.outputs += [f"{pop}_spikes.{x}" for pop in self.spikes for x in ("i", "t")]
@@ -85,6 +87,7 @@ class Trials:
         slots = [item if item is not None else Slot(0, -1, 0) for item in padded]
         n_bins = p.circuit.timed_arrays["orn_rate"]["shape"][0]
         rate, mean = orn_drive(self.odors, p.params, p.noise, slots, n_bins, p.fly_seeds)
+        self._batch_orn_rate = odor_window_rates(rate, p.params, len(slots))
         dan = np.zeros(p.circuit.timed_arrays["dan_drive"]["shape"])
         return {"orn_rate": rate, "orn_mean": mean, "dan_drive": dan}
 
@@ -109,6 +112,7 @@ class Trials:
                 counts[item] = result.of_slot(name, k)
             self.mbon_rate[item] = mbon[k] / widths
             self.apl_rate[item] = apl[k].mean(axis=0) / widths
+            self.orn_rate[item] = self._batch_orn_rate[k]
             for pop, parts in self.spikes.items():
                 index, times = result.spikes_of_slot(f"{pop}_spikes", result.sizes[pop], k)
                 parts.append((*item, index, times))
@@ -161,6 +165,11 @@ def _variables(trials: Trials) -> dict:
             dims + ("time",),
             trials.apl_rate,
             {"units": "Hz", "long_name": "APL firing rate (mean over compartments)"},
+        ),
+        "orn_rate": (
+            dims + ("glomerulus",),
+            trials.orn_rate,
+            {"units": "Hz", "long_name": "ORN rate in the odor window (the drive applied)"},
         ),
         "kc_claw_pn": (
             ("fly", "kc", "claw"),
@@ -252,8 +261,10 @@ def simulate(
     xarray.Dataset
         ``kc_spike_count(odor, trial, kc)`` (odor window), its early and late halves,
         ``kc_spont_count`` (baseline window), ``pn_spike_count(odor, trial, pn)``,
-        ``mbon_rate(odor, trial, mbon, time)``, ``apl_activity(odor, trial, time)``, the wiring,
-        and attrs with the parameters, noise, seeds and versions needed to reproduce it.
+        ``mbon_rate(odor, trial, mbon, time)``, ``apl_activity(odor, trial, time)``,
+        ``orn_rate(odor, trial, glomerulus)`` (the drive applied: each glomerulus's ORN rate
+        averaged over the odor window, noise included), the wiring, and attrs with the
+        parameters, noise, seeds and versions needed to reproduce it.
     """
     noise, fly_seeds = check_request(noise, seed, n_trials=n_trials, batch_size=batch_size)
     several_flies = isinstance(seed, (list, tuple, np.ndarray, range))

@@ -9,6 +9,7 @@ from brian2 import Hz, ms, nS, pA
 
 from flysim import Noise, simulate, with_overrides
 from flysim.engine import compilation_count
+from flysim.inputs.stimulus import Slot, odor_window_rates, orn_drive
 from flysim.odors import synthetic_panel
 from flysim.params import params_from_dict
 
@@ -31,6 +32,28 @@ def test_dataset_layout(base_run, tiny):
     assert json.loads(ds.attrs["wiring_seeds"]) == [1]
     assert Noise.from_dict(json.loads(ds.attrs["noise"])) == Noise(seed=5)
     assert {"flysim", "brian2", "numpy"} <= set(json.loads(ds.attrs["versions"]))
+
+
+def test_orn_rate_without_input_noise_is_spontaneous_plus_response(base_run, tiny, tiny_panel):
+    rate = base_run.orn_rate
+    assert rate.dims == ("odor", "trial", "glomerulus")
+    assert rate.attrs["units"] == "Hz" and "odor window" in rate.attrs["long_name"]
+    assert list(rate.glomerulus.values) == list(tiny_panel.glomeruli)
+    spontaneous, top = float(tiny.orn.spontaneous_rate), float(tiny.orn.max_rate)
+    expected = np.clip(spontaneous + tiny_panel.responses, 0, top)[:, None, :]
+    assert np.allclose(rate.values, np.broadcast_to(expected, rate.shape), rtol=1e-12, atol=0)
+
+
+def test_orn_rate_is_the_drive_applied(tiny, tiny_panel):
+    """With input noise, each trial's ``orn_rate`` is the odor-window mean of the drive
+    ``orn_drive`` builds for its slot, in every batch (6 odors x 3 trials: two batches)."""
+    noise = Noise(input_sigma=25 * Hz, seed=8)
+    ds = simulate(tiny, tiny_panel, n_trials=3, noise=noise, seed=1)
+    slots = [Slot(0, odor, trial) for odor in range(6) for trial in range(3)]
+    rates, _ = orn_drive(tiny_panel, tiny, noise, slots, 1001, [1])
+    expected = odor_window_rates(rates, tiny, len(slots)).reshape(6, 3, -1)
+    assert np.array_equal(ds.orn_rate.values, expected)
+    assert float(ds.orn_rate.std("trial").max()) > 1.0  # trials differ
 
 
 def test_wiring_matches_claws(base_run, tiny):
@@ -138,6 +161,8 @@ def test_several_flies_and_adapted_panel(tiny):
     panel = synthetic_panel(2, n_glomeruli=12, seed=0)
     ds = simulate(tiny, panel, seed=[3, 4])
     assert ds.kc_spike_count.dims == ("fly", "odor", "trial", "kc")
+    assert ds.orn_rate.dims == ("fly", "odor", "trial", "glomerulus")
+    assert ds.sizes["glomerulus"] == 12
     assert ds.sizes["pn"] == 12 * tiny.network.pns_per_glomerulus
     assert "12 glomeruli" in ds.attrs["adapted"]
 

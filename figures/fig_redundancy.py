@@ -9,8 +9,10 @@ LI+SFA (``li.enabled`` x ``sfa.enabled``) against input noise (SD of the per-glo
 pattern noise), and the LI benefit (LI - none), the SFA benefit (SFA - none) and their
 interaction (LI+SFA - LI - SFA + none), of the headline readout: the MBON choice after aversive
 conditioning (full mode; the fly's own readout) or a cross-validated linear decoder of KC spike
-counts (quick mode; chance 0.5 for both). Spread:
-mean and 95% CI (t) over flies (wiring seeds); a benefit whose CI excludes 0 is an effect.
+counts (quick mode; chance 0.5 for both). Spread: in the printed tables, mean and 95% CI of a
+two-way bootstrap over flies (wiring seeds) and odor pairs, both random factors; in the figure,
+mean and 95% t CI over flies of each fly's mean over the pairs. A benefit whose CI excludes 0
+is an effect; ``flysim.redundancy.claims`` judges the paper's claims by fixed rules.
 
 Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]
 [--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both] [--pairs N] [--trials N]``;
@@ -45,6 +47,8 @@ def plot(result, fig):
     from flysim.plotting import benefit_vs_noise, condition_vs_noise
     from flysim.redundancy import LI_SITES
 
+    # The plots' CIs are t intervals over flies: each fly's mean over the pairs.
+    result = result.mean("pair", keep_attrs=True) if "pair" in result.dims else result
     readouts = [v for v in READOUTS if v in result]
     benefits = ("li_benefit", "sfa_benefit", "synergy")
     grid = fig.add_gridspec(2, 6)
@@ -57,7 +61,7 @@ def plot(result, fig):
     site = LI_SITES[result.attrs.get("li_site", "apl")]
     fig.suptitle(
         f"LI ({site}) x SFA x input noise: {result.attrs.get('preset', '')} circuit, mean ± 95% CI"
-        f" over {result.sizes['fly']} flies",
+        f" (t) over {result.sizes['fly']} flies of pair means",
         fontsize=9,
     )
     return fig
@@ -144,9 +148,9 @@ def main(
 
     for variable in READOUTS:
         if variable in result:
-            print(f"{result[variable].attrs['long_name']} (chance 0.5), mean ± 95% CI over flies:")
+            print(f"{result[variable].attrs['long_name']} (chance 0.5):")
             print(summary_table(result, variable))
-    print(f"Differences in {result.accuracy.attrs['measure']}, paired over flies, mean ± 95% CI")
+    print(f"Differences in {result.accuracy.attrs['measure']}, paired per fly and pair")
     print("(benefits: positive = helps; combined_vs_*: LI+SFA minus one mechanism):")
     print(differences_table(result))
     print(f"wrote {out_dir / stem}.nc and .png")

@@ -1,4 +1,5 @@
-"""Pure metrics of a response matrix: sparseness, similarity, dimension, discriminability.
+"""Pure metrics of a response matrix: sparseness, similarity, dimension, discriminability, and
+confidence intervals over crossed random factors (flies x odor pairs: ``two_way_bootstrap``).
 
 Every function takes an ``xarray.DataArray`` and the name(s) of the dim(s) to reduce over and
 returns new DataArrays (the input is never modified); all other dims broadcast. They work the
@@ -8,6 +9,7 @@ other response matrix (e.g. an adapter's codes with dims ``sample``, ``unit``).
 This package imports only numpy, scipy and xarray: never brian2, torch or other flysim modules.
 """
 
+from .bootstrap import two_way_bootstrap, two_way_resample_means
 from .decoding import decoding_accuracy
 from .dimension import participation_ratio
 from .discriminability import d_prime, trial_reliability
@@ -37,4 +39,6 @@ __all__ = [
     "temporal_sparseness",
     "treves_rolls",
     "trial_reliability",
+    "two_way_bootstrap",
+    "two_way_resample_means",
 ]

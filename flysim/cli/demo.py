@@ -17,6 +17,8 @@ import xarray as xr
 from ..experiments.redundancy import (
     LI_SITES,
     PairDiscrimination,
+    claims,
+    claims_table,
     differences_table,
     noise_grid,
     redundancy,
@@ -66,12 +68,18 @@ def _figure(result: xr.Dataset, path: Path) -> None:
 
     from ..plotting import condition_vs_noise, per_condition
 
+    # The plots' CIs are t intervals over flies, so they get each fly's mean over the pairs
+    # (the printed tables resample the pairs too).
+    result = result.mean("pair", keep_attrs=True) if "pair" in result.dims else result
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
     condition_vs_noise(result, axes[0], "accuracy", chance=0.5)
     condition_vs_noise(result, axes[1], "decoder_accuracy", chance=0.5)
     per_condition(result.mean("noise"), "kc_coding_level", axes[2])
     site = LI_SITES[result.attrs.get("li_site", "apl")]
-    fig.suptitle(f"LI at the {site}; mean ± 95% CI over {result.sizes['fly']} flies", fontsize=9)
+    fig.suptitle(
+        f"LI at the {site}; mean ± 95% CI (t) over {result.sizes['fly']} flies of pair means",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
@@ -102,6 +110,28 @@ def _noted_if_scratch(scratch: str | None):
             notes = [note for note in getattr(stop, "__notes__", []) if scratch not in note]
             stop.__notes__ = [*notes, "the demo's scratch store is removed (--store PATH keeps it)"]
         raise
+
+
+def _print_tables(result: xr.Dataset, scale: dict) -> None:
+    """The demo's tables; each says in its first line which CI it gives (flies and odor pairs
+    as random factors: two-way bootstrap)."""
+    print("\nMBON choice accuracy after conditioning (chance 0.5):")
+    print(summary_table(result, "accuracy"))
+    print("\nKC decoder accuracy (chance 0.5):")
+    print(summary_table(result, "decoder_accuracy"))
+    print(
+        "\nDifferences in MBON choice accuracy, paired per fly and pair (benefits over 'none': "
+        "positive = helps):"
+    )
+    print(differences_table(result))
+    # The mechanism behind the benefits: how sparse and how decorrelated the KC code is.
+    print("\nKC coding level (fraction of KCs responding):")
+    print(summary_table(result, "kc_coding_level"))
+    print(f"\nKC response correlation within a pair (input r = {scale['similarity']}):")
+    print(summary_table(result, "kc_pair_correlation"))
+    if "pair" in result.dims:
+        print()
+        print(claims_table(claims(result)))
 
 
 @interruptible()  # outermost: its line on SIGTERM comes after the scratch store's note
@@ -154,22 +184,6 @@ def run_demo(
     result.to_netcdf(out)
     figure = out.with_suffix(".png")
     _figure(result, figure)
-    print("\nMBON choice accuracy after conditioning (chance 0.5), mean ± 95% CI over flies:")
-    print(summary_table(result, "accuracy"))
-    print("\nKC decoder accuracy (chance 0.5), mean ± 95% CI over flies:")
-    print(summary_table(result, "decoder_accuracy"))
-    print(
-        "\nDifferences in MBON choice accuracy, paired over flies (benefits over 'none': "
-        "positive = helps):"
-    )
-    print(differences_table(result))
-    # The mechanism behind the benefits: how sparse and how decorrelated the KC code is.
-    print("\nKC coding level (fraction of KCs responding), mean ± 95% CI over flies:")
-    print(summary_table(result, "kc_coding_level"))
-    print(
-        f"\nKC response correlation within a pair (input r = {scale['similarity']}), "
-        "mean ± 95% CI over flies:"
-    )
-    print(summary_table(result, "kc_pair_correlation"))
+    _print_tables(result, scale)
     print(f"\n  written: {out} and {figure}")
     return result

@@ -8,7 +8,10 @@ At every point a fly must tell apart pairs of similar odors from single noisy tr
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,15 +19,24 @@ import xarray as xr
 from brian2 import Quantity
 from scipy import stats
 
-from ..analysis import decoding_accuracy, paired_similarity, population_sparseness
+from ..analysis import (
+    decoding_accuracy,
+    paired_similarity,
+    population_sparseness,
+    two_way_bootstrap,
+)
 from ..inputs.odors import similar_pairs
 from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
 from ..params.overrides import declaration, typed_value
 from ..scan import scan
+from .claims import claims, claims_table
 
 __all__ = [
+    "claims",
+    "claims_table",
     "differences_table",
+    "estimate_ci",
     "noise_grid",
     "LI_SITES",
     "PairDiscrimination",
@@ -55,6 +67,16 @@ BENEFITS = {
     "combined_vs_sfa": "LI+SFA - SFA",
 }
 
+#: What ``PairDiscrimination`` measures per odor pair, with their attrs.
+PAIR_MEASURES = {
+    "decoder_accuracy": {"units": "1", "long_name": "pair decoding accuracy (KC decoder)"},
+    "kc_coding_level": {"units": "1", "long_name": "KC coding level (fraction responding)"},
+    "kc_sparseness": {"units": "1", "long_name": "KC population sparseness"},
+    "kc_pair_correlation": {"units": "1", "long_name": "KC response correlation within a pair"},
+    "pn_pair_correlation": {"units": "1", "long_name": "PN response correlation within a pair"},
+    "mbon_accuracy": {"units": "1", "long_name": "MBON choice accuracy after conditioning"},
+}
+
 #: Where LI can act (``li.site``), for labels.
 LI_SITES = {"apl": "APL", "ln": "antennal-lobe LNs", "both": "APL + antennal-lobe LNs"}
 
@@ -70,14 +92,20 @@ CONDITIONS = {
 class PairDiscrimination:
     """One fly, one circuit condition, one noise level: how well are similar odors told apart?
 
-    Returns scalars: ``decoder_accuracy`` (cross-validated linear decoder of which odor of a pair
-    was presented, from single-trial KC spike counts; mean over pairs; chance 0.5),
-    ``kc_coding_level``, ``kc_sparseness`` (population sparseness, mean over odor-trials),
+    Returns, per odor pair (dim ``pair``, with the pair's realised input correlation as the
+    coordinate ``input_similarity``): ``decoder_accuracy`` (cross-validated linear decoder of
+    which odor of the pair was presented, from single-trial KC spike counts; chance 0.5),
+    ``kc_coding_level`` (fraction of KCs responding, over the pair's odor-trials),
+    ``kc_sparseness`` (population sparseness, mean over the pair's odor-trials),
     ``kc_pair_correlation`` and ``pn_pair_correlation`` (Pearson correlation of the pair's
     trial-mean responses).
     With ``mbon_trials > 0`` also ``mbon_accuracy``: after aversive conditioning with the first
-    odor of each pair as CS+, the fraction of tests in which the fly chooses the CS-
+    odor of each pair as CS+, the fraction of the pair's tests in which the fly chooses the CS-
     (``flysim.learning.conditioning``; chance 0.5).
+    The pairs are a sample of odors, like the flies are a sample of wirings: per-pair values
+    let the tables and ``claims`` treat both as random factors (``flysim.analysis.
+    two_way_bootstrap``). ``per_pair=False`` returns the means over pairs instead (scalars: the
+    layout before per-pair values, so that stores of scans made then still resume).
 
     ``shared_trials=True`` (needs ``mbon_trials`` and ``n_trials`` equal): the KC and PN
     measures read the conditioning run's test presentations (each repetition tests the CS+ and
@@ -98,6 +126,7 @@ class PairDiscrimination:
         odor_seed: int = 0,
         mbon_trials: int = 0,
         shared_trials: bool = False,
+        per_pair: bool = True,
     ):
         if n_pairs < 1 or n_trials < 2:
             raise ValueError(
@@ -114,11 +143,14 @@ class PairDiscrimination:
         self.similarity, self.odor_seed = float(similarity), int(odor_seed)
         self.mbon_trials = int(mbon_trials)
         self.shared_trials = bool(shared_trials)
+        self.per_pair = bool(per_pair)
 
     def describe(self) -> dict:
         described = {"name": self.name, **vars(self)}
-        if not self.shared_trials:  # so that stores of scans from before it still resume
-            del described["shared_trials"]
+        # Left out when off, so that stores of scans from before each option still resume.
+        for option in ("shared_trials", "per_pair"):
+            if not described[option]:
+                del described[option]
         return described
 
     def __repr__(self):
@@ -156,10 +188,10 @@ class PairDiscrimination:
             kc_counts=kc_counts,
         )
 
-    def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
+    def _responses(self, params, panel, noise, seed):
+        """``(kc counts, pn counts, conditioning result or None)`` of one point."""
         from ..run.simulate import simulate
 
-        panel = self._panel(params)
         learned = None
         if self.shared_trials:
             learned = self._conditioning(params, panel, noise, seed, kc_counts=True)
@@ -169,67 +201,60 @@ class PairDiscrimination:
             kc, pn = ds.kc_spike_count, ds.pn_spike_count
             if self.mbon_trials:
                 learned = self._conditioning(params, panel, noise, seed)
-        counts, pn = kc.astype(float), pn.astype(float)
-        accuracy, kc_corr, pn_corr = [], [], []
-        for p in range(self.n_pairs):
-            pair = counts.isel(odor=[2 * p, 2 * p + 1])
-            accuracy.append(
-                float(
-                    decoding_accuracy(
-                        pair,
-                        label_dim="odor",
-                        trial_dim="trial",
-                        feature_dim="kc",
-                        n_folds=min(5, self.n_trials),
-                        seed=p,
-                    )
-                )
-            )
-            mean = pair.mean("trial")
-            kc_corr.append(float(paired_similarity(mean.isel(odor=0), mean.isel(odor=1), dim="kc")))
-            pn_mean = pn.isel(odor=[2 * p, 2 * p + 1]).mean("trial")
-            pn_corr.append(
-                float(paired_similarity(pn_mean.isel(odor=0), pn_mean.isel(odor=1), dim="pn"))
-            )
-        sparse = population_sparseness(counts, dim="kc")
-        extra = {}
-        if learned is not None:
-            choice = float(learned.choice.sel(group="trained").mean())
-            extra["mbon_accuracy"] = (
-                (),
-                choice,
-                {"units": "1", "long_name": "MBON choice accuracy after conditioning"},
-            )
-        return xr.Dataset(
-            {
-                "decoder_accuracy": (
-                    (),
-                    np.mean(accuracy),
-                    {"units": "1", "long_name": "pair decoding accuracy (KC decoder)"},
-                ),
-                "kc_coding_level": (
-                    (),
-                    float((counts > 0).mean()),
-                    {"units": "1", "long_name": "KC coding level (fraction responding)"},
-                ),
-                "kc_sparseness": (
-                    (),
-                    float(sparse.mean(skipna=True)),
-                    {"units": "1", "long_name": "KC population sparseness"},
-                ),
-                "kc_pair_correlation": (
-                    (),
-                    np.nanmean(kc_corr),
-                    {"units": "1", "long_name": "KC response correlation within a pair"},
-                ),
-                "pn_pair_correlation": (
-                    (),
-                    np.nanmean(pn_corr),
-                    {"units": "1", "long_name": "PN response correlation within a pair"},
-                ),
-                **extra,
-            }
+        return kc.astype(float), pn.astype(float), learned
+
+    def _pair_measures(self, kc: xr.DataArray, pn: xr.DataArray, p: int) -> dict:
+        """The KC and PN measures of pair ``p`` (odors ``2p`` and ``2p + 1``)."""
+        pair = kc.isel(odor=[2 * p, 2 * p + 1])
+        accuracy = decoding_accuracy(
+            pair,
+            label_dim="odor",
+            trial_dim="trial",
+            feature_dim="kc",
+            n_folds=min(5, self.n_trials),
+            seed=p,
         )
+        mean = pair.mean("trial")
+        pn_mean = pn.isel(odor=[2 * p, 2 * p + 1]).mean("trial")
+        return {
+            "decoder_accuracy": float(accuracy),
+            "kc_coding_level": float((pair > 0).mean()),
+            "kc_sparseness": float(population_sparseness(pair, dim="kc").mean(skipna=True)),
+            "kc_pair_correlation": float(
+                paired_similarity(mean.isel(odor=0), mean.isel(odor=1), dim="kc")
+            ),
+            "pn_pair_correlation": float(
+                paired_similarity(pn_mean.isel(odor=0), pn_mean.isel(odor=1), dim="pn")
+            ),
+        }
+
+    def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
+        panel = self._panel(params)
+        kc, pn, learned = self._responses(params, panel, noise, seed)
+        measures = [self._pair_measures(kc, pn, p) for p in range(self.n_pairs)]
+        values = {name: [m[name] for m in measures] for name in measures[0]}
+        if learned is not None:
+            # Every pair has the same number of tests: the mean of these is the overall choice.
+            values["mbon_accuracy"] = (
+                learned.choice.sel(group="trained").isel(fly=0).mean("trial").values
+            )
+        ds = xr.Dataset(
+            {
+                name: ("pair", np.asarray(v, float), dict(PAIR_MEASURES[name]))
+                for name, v in values.items()
+            },
+            coords={
+                "pair": np.arange(self.n_pairs),
+                "input_similarity": (
+                    "pair",
+                    np.asarray(panel.info["input_similarity"], float),
+                    {"units": "1", "long_name": "input (glomerular) correlation of the pair"},
+                ),
+            },
+        )
+        if self.per_pair:
+            return ds
+        return ds.mean("pair", keep_attrs=True)  # drops the pair's coordinates too
 
 
 def _test_trials(learned: xr.Dataset, variable: str, unit_dim: str) -> xr.DataArray:
@@ -257,34 +282,79 @@ def redundancy(
     li_site: str = "apl",
     noise_field: str = "input_sigma",
     progress: bool = True,
+    odor_seeds=None,
 ) -> xr.Dataset:
     """Run the 4 conditions x noise levels x flies as a resumable scan; relabel to
-    ``(condition, noise, fly)`` and add the LI and SFA benefits and their interaction.
+    ``(condition, noise, fly, pair)`` and add the LI and SFA benefits and their interaction.
 
     ``accuracy`` is the headline measure: ``mbon_accuracy`` (the MBON choice after conditioning,
     the fly's own readout) when the experiment measures it, else ``decoder_accuracy``; its
     ``measure`` attr says which. ``li_benefit``, ``sfa_benefit`` and ``synergy`` are its
-    differences between conditions; ``combined_vs_li`` and ``combined_vs_sfa`` (LI+SFA minus
-    each single mechanism, per fly) say whether both together are best.
+    differences between conditions, per fly and pair; ``combined_vs_li`` and
+    ``combined_vs_sfa`` (LI+SFA minus each single mechanism) say whether both together are best.
+    With ``PairDiscrimination(per_pair=False)`` there is no ``pair`` dim (pair means).
 
     ``noise_levels`` are values of the Noise field ``noise_field`` (default ``input_sigma``):
     plain numbers in its TOML unit (Hz; ``kc_current_sigma``: pA) or quantities; ``noise`` sets
-    the other noise fields (e.g. ``Noise(window="trial")``)."""
+    the other noise fields (e.g. ``Noise(window="trial")``).
+
+    ``odor_seeds`` (e.g. ``(0, 1)``): run the experiment once per odor-panel seed (its
+    ``odor_seed`` replaced), one scan each, and concatenate along ``pair``, so that the pairs of
+    every panel together are the sample of odors. Each scan has its own store, derived from
+    ``store``: ``r.zarr`` -> ``r-odors0.zarr``, ``r-odors1.zarr`` (each resumes on its own;
+    with ``workers``, each scan starts its own local cluster). ``pair`` then runs over all
+    pairs; the coordinates ``odor_seed(pair)`` and ``panel_pair(pair)`` say which panel and
+    which pair of it. Default None: one scan of the experiment's own panel, in ``store``.
+    """
     experiment = PairDiscrimination() if experiment is None else experiment
-    levels = noise_grid(noise_field, noise_levels)
+    grid = {
+        "li.enabled": [False, True],
+        "sfa.enabled": [False, True],
+        **noise_grid(noise_field, noise_levels),
+    }
     params = with_overrides(params, {"li.site": li_site})
-    grid = {"li.enabled": [False, True], "sfa.enabled": [False, True], **levels}
-    raw = scan(
-        experiment,
-        params,
-        grid,
-        seeds=list(seeds),
-        store=store,
-        noise=noise,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-    )
+    run = dict(noise=noise, workers=workers, scheduler=scheduler, progress=progress)
+    panels = []
+    for odor_seed, panel_experiment, path in _panel_scans(experiment, store, odor_seeds):
+        raw = scan(panel_experiment, params, grid, seeds=list(seeds), store=path, **run)
+        panels.append((odor_seed, _by_condition(raw, noise_field)))
+    out = _pairs_of_panels(panels)
+    _add_differences(out)
+    out.attrs.update(panels[0][1].attrs, li_site=li_site, experiment=repr(experiment))
+    if panels[0][0] is not None:
+        out.attrs["odor_seeds"] = json.dumps([odor_seed for odor_seed, _ in panels])
+    return out
+
+
+def _panel_store(store, odor_seed: int) -> Path:
+    """The store of one odor panel's scan: ``r.zarr`` -> ``r-odors0.zarr`` (same folder)."""
+    path = Path(store).expanduser()
+    return path.with_name(f"{path.stem}-odors{odor_seed}{path.suffix}")
+
+
+def _panel_scans(experiment, store, odor_seeds) -> list[tuple]:
+    """``(odor seed or None, experiment, store)`` of each scan ``redundancy`` runs."""
+    if odor_seeds is None:
+        return [(getattr(experiment, "odor_seed", None), experiment, store)]
+    odor_seeds = [odor_seeds] if isinstance(odor_seeds, int) else list(odor_seeds)
+    if not odor_seeds or len(set(odor_seeds)) != len(odor_seeds):
+        raise ValueError(f"redundancy: odor_seeds must be distinct seeds, got {odor_seeds}")
+    if not hasattr(experiment, "odor_seed") or not getattr(experiment, "per_pair", True):
+        raise ValueError(
+            "redundancy: odor_seeds needs an experiment with an odor_seed and per-pair results "
+            f"(PairDiscrimination(per_pair=True)), got {experiment!r}"
+        )
+    scans = []
+    for odor_seed in odor_seeds:
+        panel_experiment = copy.copy(experiment)
+        panel_experiment.odor_seed = int(odor_seed)
+        path = None if store is None else _panel_store(store, int(odor_seed))
+        scans.append((int(odor_seed), panel_experiment, path))
+    return scans
+
+
+def _by_condition(raw: xr.Dataset, noise_field: str) -> xr.Dataset:
+    """A scan's result with ``condition`` for (li.enabled, sfa.enabled) and ``noise``."""
     parts = [
         raw.sel({"li.enabled": li, "sfa.enabled": sfa}, drop=True)
         for li, sfa in CONDITIONS.values()
@@ -295,27 +365,40 @@ def redundancy(
     out["noise"].attrs.update(
         units=declaration(noise_path)["unit"], long_name=NOISE_NAMES.get(noise_field, noise_path)
     )
+    out.attrs = dict(raw.attrs)
+    return out
+
+
+def _pairs_of_panels(panels: list[tuple]) -> xr.Dataset:
+    """The panels' results as one, their pairs along ``pair`` (numbered 0, 1, ... over all
+    panels) with ``odor_seed(pair)`` and ``panel_pair(pair)``."""
+    if "pair" not in panels[0][1].dims:  # pair means (per_pair=False)
+        return panels[0][1]
+    labelled = []
+    for odor_seed, ds in panels:
+        coords = {"panel_pair": ("pair", ds["pair"].values, {"long_name": "pair in its panel"})}
+        if odor_seed is not None:
+            seed_of = np.full(ds.sizes["pair"], odor_seed)
+            coords["odor_seed"] = ("pair", seed_of, {"long_name": "odor-panel seed of the pair"})
+        labelled.append(ds.assign_coords(coords).drop_vars("pair"))
+    out = xr.concat(labelled, dim="pair", coords="minimal", compat="equals", join="exact")
+    return out.assign_coords(pair=np.arange(out.sizes["pair"]))
+
+
+def _add_differences(out: xr.Dataset) -> None:
+    """``accuracy`` (the headline measure) and its differences between conditions, in place."""
     # The headline measure is the fly's own readout, the MBON choice, whenever it was measured.
     measure = "mbon_accuracy" if "mbon_accuracy" in out else "decoder_accuracy"
     out["accuracy"] = out[measure].copy()
     out["accuracy"].attrs.update(measure=measure)
-    acc = out["accuracy"]
-    out["li_benefit"] = acc.sel(condition="LI", drop=True) - acc.sel(condition="none", drop=True)
-    out["sfa_benefit"] = acc.sel(condition="SFA", drop=True) - acc.sel(condition="none", drop=True)
-    out["synergy"] = (
-        acc.sel(condition="LI+SFA", drop=True)
-        - acc.sel(condition="LI", drop=True)
-        - acc.sel(condition="SFA", drop=True)
-        + acc.sel(condition="none", drop=True)
-    )
+    acc = {c: out["accuracy"].sel(condition=c, drop=True) for c in CONDITIONS}
+    out["li_benefit"] = acc["LI"] - acc["none"]
+    out["sfa_benefit"] = acc["SFA"] - acc["none"]
+    out["synergy"] = acc["LI+SFA"] - acc["LI"] - acc["SFA"] + acc["none"]
     for single in ("LI", "SFA"):
-        out[f"combined_vs_{single.lower()}"] = acc.sel(condition="LI+SFA", drop=True) - acc.sel(
-            condition=single, drop=True
-        )
+        out[f"combined_vs_{single.lower()}"] = acc["LI+SFA"] - acc[single]
     for name, label in BENEFITS.items():
         out[name].attrs.update(units="1", long_name=label, measure=measure)
-    out.attrs.update(raw.attrs, li_site=li_site, experiment=repr(experiment))
-    return out
 
 
 def noise_grid(noise_field: str, levels) -> dict:
@@ -339,7 +422,8 @@ def noise_grid(noise_field: str, levels) -> dict:
 
 
 def mean_ci(values: xr.DataArray, dim: str = "fly", level: float = 0.95):
-    """Mean and half-width of the t confidence interval over ``dim``."""
+    """Mean and half-width of the t confidence interval over ``dim`` (one random factor: the
+    other dims are kept). For values per fly *and* pair, :func:`estimate_ci` resamples both."""
     n = values.sizes[dim]
     mean = values.mean(dim)
     if n < 2:
@@ -348,31 +432,65 @@ def mean_ci(values: xr.DataArray, dim: str = "fly", level: float = 0.95):
     return mean, half
 
 
-def summary_table(result: xr.Dataset, variable: str = "accuracy") -> str:
-    """``variable`` per condition and noise level, mean ± 95% CI over flies, as text."""
-    mean, half = mean_ci(result[variable])
+def estimate_ci(values: xr.DataArray, *, level: float = 0.95, n_resamples=2000, seed=0):
+    """``(estimate, low, high, how)``: the mean over flies (and odor pairs) and its CI.
+
+    With a ``pair`` dim the flies and the pairs are both random factors: the mean over all
+    (fly, pair) cells and the two-way bootstrap percentile interval
+    (``flysim.analysis.two_way_bootstrap``). Without one, the mean over flies and the t
+    interval (:func:`mean_ci`). ``how`` says which, for a table's header.
+    """
+    if "pair" in values.dims:
+        estimate, low, high = two_way_bootstrap(
+            values, dims=("fly", "pair"), n_resamples=n_resamples, level=level, seed=seed
+        )
+        how = (
+            f"two-way bootstrap over {values.sizes['fly']} flies x {values.sizes['pair']} odor "
+            f"pairs ({n_resamples} resamples)"
+        )
+        return estimate, low, high, how
+    mean, half = mean_ci(values, "fly", level)
+    return mean, mean - half, mean + half, f"t interval over {values.sizes['fly']} flies"
+
+
+def _cell(estimate, low, high, signed: bool, interval: bool) -> str:
+    """One table cell: ``0.812 [0.750, 0.870]`` (bootstrap) or ``0.812 ± 0.044`` (t)."""
+    sign = "+" if signed else ""
+    if interval:
+        return f"{estimate:>{sign}8.3f} [{low:{sign}.3f}, {high:{sign}.3f}]"
+    return f"{estimate:>{sign}9.3f} ± {(high - low) / 2:.3f}"
+
+
+def _table(result: xr.Dataset, columns: dict, signed: bool) -> str:
+    """Rows per noise level, one column per ``{label: values(noise, fly[, pair])}``."""
+    parts = {label: estimate_ci(values) for label, values in columns.items()}
+    interval = any("pair" in values.dims for values in columns.values())
+    how = next(iter(parts.values()))[3]
+    caption = f"mean [95% CI], {how}" if interval else f"mean ± 95% CI, {how}"
+    width = 25 if interval else 17
     unit = result["noise"].attrs.get("units", "")
-    header = f"{'noise (' + unit + ')':>10} " + "".join(f"{c:>17}" for c in result.condition.values)
-    rows = [header]
+    rows = [caption, f"{'noise (' + unit + ')':>10} " + "".join(f"{c:>{width}}" for c in parts)]
     for noise in result.noise.values:
         cells = "".join(
-            f"{float(mean.sel(condition=c, noise=noise)):>9.3f} ± "
-            f"{float(half.sel(condition=c, noise=noise)):.3f}"
-            for c in result.condition.values
+            f"{_cell(*(float(v.sel(noise=noise)) for v in part[:3]), signed, interval):>{width}}"
+            for part in parts.values()
         )
         rows.append(f"{noise:>10.1f} {cells}")
     return "\n".join(rows)
 
 
+def summary_table(result: xr.Dataset, variable: str = "accuracy") -> str:
+    """``variable`` per condition and noise level, mean and 95% CI, as text.
+
+    The first line says which CI: with a ``pair`` dim the two-way bootstrap over flies and odor
+    pairs (``mean [low, high]``), else the t interval over flies (``mean ± half-width``)."""
+    values = result[variable]
+    columns = {str(c): values.sel(condition=c, drop=True) for c in result.condition.values}
+    return _table(result, columns, signed=False)
+
+
 def differences_table(result: xr.Dataset, names=tuple(BENEFITS)) -> str:
-    """Paired differences (``li_benefit``, ..., ``combined_vs_sfa``) per noise level, mean ± 95%
-    CI over flies, as text: one column per name."""
-    unit = result["noise"].attrs.get("units", "")
-    rows = [f"{'noise (' + unit + ')':>10} " + "".join(f"{name:>17}" for name in names)]
-    for noise in result.noise.values:
-        cells = []
-        for name in names:
-            mean, half = mean_ci(result[name].sel(noise=noise))
-            cells.append(f"{float(mean):>+9.3f} ± {float(half):.3f}")
-        rows.append(f"{noise:>10.1f} " + "".join(cells))
-    return "\n".join(rows)
+    """Paired differences (``li_benefit``, ..., ``combined_vs_sfa``) per noise level, mean and 95%
+    CI as in :func:`summary_table` (paired: per fly, and per pair when there is one), as text:
+    one column per name."""
+    return _table(result, {name: result[name] for name in names}, signed=True)

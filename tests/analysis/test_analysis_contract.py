@@ -68,6 +68,14 @@ CASES = {
         lambda r: fa.decoding_accuracy(r, "odor", "trial", "kc", n_folds=5),
         "trial",
     ),
+    "two_way_bootstrap": (
+        lambda r: fa.two_way_bootstrap(r, dims=("odor", "trial"), n_resamples=50),
+        "odor",
+    ),
+    "two_way_resample_means": (
+        lambda r: fa.two_way_resample_means(r, dims=("trial", "odor"), n_resamples=20),
+        "odor",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ _LAZY = {
     "CircuitParams": "flysim.params",
     "Noise": "flysim.params.noise",
     "simulate": "flysim.run.simulate",
+    "calibrate": "flysim.experiments.calibrate",
     "open_result": "flysim.run.provenance",
     "odors": "flysim.odors",
     "analysis": "flysim.analysis",

@@ -190,18 +190,39 @@ def _kenyon_cells(s: Structure, params, constants, slots, dt):
     return kc
 
 
+#: The APL's output conductance onto its KCs: a spiking APL adds ``w_apl_kc`` per spike, a
+#: graded (non-spiking) one releases continuously, relaxing towards ``w_apl_kc`` times its
+#: depolarisation above rest (E_L) in units of ``release_range``, saturating at 1.
+APL_OUTPUT = {
+    "spikes": ("dg_out/dt = -g_out / tau_apl_out : siemens", "g_out += w_apl_kc"),
+    "graded": (
+        "dg_out/dt = (w_apl_kc * clip((v - E_L) / release_range, 0, 1) - g_out)"
+        " / tau_apl_out : siemens",
+        "",
+    ),
+}
+
+
 def _apl(s: Structure, params, constants, kc):
     """APL: one neuron (or compartment) per slot; it writes its output conductance into the
-    g_apl of the KCs it inhibits."""
+    g_apl of the KCs it inhibits. Its output, and how much of it fell in the odor window
+    (``g_out_odor``, for results), follows the APL model's way of signalling."""
     n_comp = s.apl_compartments
+    output, release = APL_OUTPUT[get_model(params.apl.neuron).output]
     apl = population(
         "apl",
         s.batch * n_comp,
         params.apl.neuron,
         constants,
-        extra_eqs="\n".join(["dg_out/dt = -g_out / tau_apl_out : siemens", "count_odor : integer"]),
+        extra_eqs="\n".join(
+            [
+                output,
+                "dg_out_odor/dt = g_out * int(t >= t_odor_on and t < t_odor_off) : siemens*second",
+                "count_odor : integer",
+            ]
+        ),
         synaptic="g_exc*(E_exc - v)",
-        extra_reset="g_out += w_apl_kc\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
+        extra_reset=release + "\ncount_odor += int(t >= t_odor_on and t < t_odor_off)",
         order=-2,
     )
     apl.slot = np.repeat(np.arange(s.batch), n_comp)

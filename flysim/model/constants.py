@@ -80,6 +80,13 @@ def _voltage_range(params: CircuitParams, pop: str, structure: Structure, noise:
     }
 
 
+def _graded_apl(params: CircuitParams) -> dict:
+    """The graded APL's release range (only a non-spiking APL model has one)."""
+    if get_model(params.apl.neuron).output != "graded":
+        return {}
+    return {"apl.release_range": Constant("volt", si(params.li.apl_release_range))}
+
+
 def _odor_window(params: CircuitParams) -> tuple[float, float, float]:
     proto = params.protocol
     on, off = si(proto.baseline), si(proto.baseline + proto.odor_duration)
@@ -106,6 +113,7 @@ def _circuit_constants(params: CircuitParams, structure: Structure, noise: Noise
         "apl.tau_apl_out": Constant("second", si(params.kc.tau_inh)),
         "apl.t_odor_on": Constant("second", on),
         "apl.t_odor_off": Constant("second", off),
+        **_graded_apl(params),
         "mbon.w_kc_mbon": Constant("siemens", si(weights.kc_mbon)),
         "mbon.tau_dopamine": Constant("second", si(params.learning.tau_dopamine)),
         "dan.w_dan_input": Constant("siemens", si(weights.dan_input)),

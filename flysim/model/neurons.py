@@ -35,6 +35,8 @@ POPULATION_SYMBOLS = {
     "V_reset": "V_reset",
     "t_ref": "refractory",
 }
+#: How a neuron model can signal to the neurons it contacts.
+OUTPUTS = ("spikes", "graded")
 #: Names the circuit adds to every population; a model must not define them itself.
 CIRCUIT_SYMBOLS = ("I_syn", "g_exc", "E_exc", "E_inh", "tau_exc")
 
@@ -51,8 +53,12 @@ class NeuronModel:
     method: str = "exponential_euler"
     description: str = ""
     source: str = ""
-    parameters: dict = field(default_factory=dict)  # symbol -> "group.attribute" in CircuitParams
+    # symbol -> "group.attribute" in CircuitParams, or a list of them (their product)
+    parameters: dict = field(default_factory=dict)
     initial: dict = field(default_factory=dict)  # state variable -> symbol or expression
+    # How the neuron signals: "spikes", or "graded" (non-spiking; the circuit reads its
+    # depolarisation, e.g. the APL's transmitter release: flysim.model.circuit)
+    output: str = "spikes"
 
     def __post_init__(self):
         try:
@@ -65,6 +71,11 @@ class NeuronModel:
             raise ParameterError(f"neuron model '{self.name}' must define dv/dt")
         if "I_syn" not in eqs.identifiers:
             raise ParameterError(f"neuron model '{self.name}' must use the synaptic current I_syn")
+        if self.output not in OUTPUTS:
+            raise ParameterError(
+                f"neuron model '{self.name}': output must be one of {list(OUTPUTS)}, "
+                f"got {self.output!r}"
+            )
         clash = set(eqs.names) & set(CIRCUIT_SYMBOLS)
         if clash:
             raise ParameterError(
@@ -133,12 +144,19 @@ def get_model(name: str) -> NeuronModel:
 def model_values(model: NeuronModel, params: CircuitParams, population: NeuronParams) -> dict:
     """Values (with units) of every parameter symbol the model uses, for one population."""
     values = {symbol: getattr(population, attr) for symbol, attr in POPULATION_SYMBOLS.items()}
-    for symbol, path in model.parameters.items():
-        group, _, attribute = path.partition(".")
-        try:
-            values[symbol] = getattr(getattr(params, group), attribute)
-        except AttributeError:
-            raise ParameterError(
-                f"neuron model '{model.name}': parameter '{symbol}' points to unknown '{path}'"
-            ) from None
+    for symbol, paths in model.parameters.items():
+        value = 1.0
+        for path in [paths] if isinstance(paths, str) else paths:  # a list: their product
+            value = value * _path_value(model, symbol, path, params)
+        values[symbol] = value
     return values
+
+
+def _path_value(model: NeuronModel, symbol: str, path: str, params: CircuitParams):
+    group, _, attribute = path.partition(".")
+    try:
+        return getattr(getattr(params, group), attribute)
+    except AttributeError:
+        raise ParameterError(
+            f"neuron model '{model.name}': parameter '{symbol}' points to unknown '{path}'"
+        ) from None

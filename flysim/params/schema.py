@@ -114,7 +114,12 @@ class WeightParams(ParamGroup):
         6 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)"
     )
     kc_apl: object = quantity(3 * nS, "nS", minimum=0 * nS, doc="Rapp & Nawrot 2020")
-    apl_kc: object = quantity(25 * nS, "nS", minimum=0 * nS, doc="per APL spike, onto every KC")
+    apl_kc: object = quantity(
+        25 * nS,
+        "nS",
+        minimum=0 * nS,
+        doc="onto every KC: a spiking APL's per spike (the graded APL's maximal conductance)",
+    )
     kc_mbon: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="initial KC->MBON weight")
     ln_pn: object = quantity(
         1.25 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate (calibrated)"
@@ -134,6 +139,12 @@ class LateralInhibitionParams(ParamGroup):
     apl_compartments: int = integer(
         1, doc="1 = global APL; >1 = local APL compartments (Amin 2020)"
     )
+    apl_release_range: object = quantity(
+        10 * mV,
+        "mV",
+        positive=True,
+        doc="graded APL: depolarisation above rest (apl.E_L) at which its release saturates",
+    )
 
     def gain(self, site: str) -> float:
         return self.strength if self.enabled and self.site in (site, "both") else 0.0
@@ -150,8 +161,14 @@ class AdaptationParams(ParamGroup):
     reversal: object = quantity(-90 * mV, "mV")
 
     @property
+    def gain(self) -> float:
+        """What the switches make of a model's spike-triggered adaptation: ``strength`` if
+        enabled, else 0 (sfa_lif's increment; KvLIF's spike-triggered K+ increment)."""
+        return self.strength if self.enabled else 0.0
+
+    @property
     def effective_increment(self):
-        return self.increment * (self.strength if self.enabled else 0.0)
+        return self.increment * self.gain
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -138,3 +138,34 @@ def test_only_fixed_refractory_periods_are_written_into_equations():
     assert is_duration("t_ref", values) and is_duration("2*ms + t_ref", values)
     # a condition, a voltage and an empty string keep brian2's own refractoriness
     assert not any(is_duration(e, values) for e in ("v > V_T", "V_T", ""))
+
+
+def test_sfa_switches_act_on_kvlifs_spike_triggered_conductance(tiny):
+    """With KvLIF KCs, sfa.enabled / sfa.strength scale KvLIF's spike-triggered K+ increment
+    (models/neurons/kvlif.toml), so the SFA conditions of an experiment differ instead of
+    silently running the same model."""
+    import numpy as np
+    from brian2 import nS
+
+    from flysim import simulate
+    from flysim.model.neurons import model_values
+    from flysim.odors import synthetic_panel
+
+    # KvLIF's voltage-gated K+ keeps tiny's KCs nearly silent: drive them harder, APL off
+    kvlif = with_overrides(
+        tiny, {"kc.neuron": "kvlif", "li.enabled": False, "weights.pn_kc": 12 * nS}
+    )
+    values = {
+        (on, strength): model_values(get_model("kvlif"), p, p.kc)["delta_g_kv"]
+        for on, strength in [(True, 1.0), (True, 2.0), (False, 1.0)]
+        for p in [with_overrides(kvlif, {"sfa.enabled": on, "sfa.strength": strength})]
+    }
+    assert values[True, 1.0] == kvlif.kvlif.increment and values[True, 2.0] == 16 * nS
+    assert values[False, 1.0] == 0 * nS
+    panel = synthetic_panel(2, n_glomeruli=20, seed=0)
+    counts = {
+        on: simulate(with_overrides(kvlif, {"sfa.enabled": on}), panel, seed=0).kc_spike_count
+        for on in (True, False)
+    }
+    assert int(counts[False].sum()) > int(counts[True].sum()) > 0
+    assert not np.array_equal(counts[True], counts[False])

@@ -118,13 +118,14 @@ def main(
         params,
         noise_levels,
         experiment=PairDiscrimination(
-            n_pairs=n_pairs or (2 if quick else 4),
-            n_trials=n_trials or 4,
+            n_pairs=n_pairs or 2,  # per odor panel
+            n_trials=n_trials or (4 if quick else 8),
             similarity=0.8,
-            mbon_trials=0 if quick else (n_trials or 4),
-            shared_trials=not quick,
+            mbon_trials=(n_trials or (4 if quick else 8)) // 2,
+            n_reference=2,
         ),
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
+        odor_seeds=(0, 1),
         store=None if quick else out_dir / "redundancy.zarr",
         workers=workers,
         li_site=li_site,

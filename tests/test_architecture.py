@@ -18,7 +18,18 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "flysim"
 
 #: The circuit's layers, lowest first. A module may import its own layer or lower ones.
-LAYERS = ("params", "inputs", "model", "engine", "run", "scan", "experiments", "plotting", "cli")
+LAYERS = (
+    "params",
+    "inputs",
+    "model",
+    "engine",
+    "run",
+    "readout",
+    "scan",
+    "experiments",
+    "plotting",
+    "cli",
+)
 
 #: Side layers and what each may import of flysim. They stay usable without a simulator: they
 #: import neither a circuit layer nor brian2 (not even through another flysim module). Any

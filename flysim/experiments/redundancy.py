@@ -25,7 +25,7 @@ from ..analysis import (
     population_sparseness,
     two_way_bootstrap,
 )
-from ..inputs.odors import similar_pairs
+from ..inputs.odors import OdorPanel, similar_pairs
 from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
 from ..params.overrides import declaration, typed_value
@@ -75,7 +75,27 @@ PAIR_MEASURES = {
     "kc_pair_correlation": {"units": "1", "long_name": "KC response correlation within a pair"},
     "pn_pair_correlation": {"units": "1", "long_name": "PN response correlation within a pair"},
     "mbon_accuracy": {"units": "1", "long_name": "MBON choice accuracy after conditioning"},
+    "mbon_naive_rate": {"units": "Hz", "long_name": "naive MBON rate to the test odors"},
+    "cs_plus_drop": {
+        "units": "1",
+        "long_name": "relative drop of the depressed MBONs' CS+ response after one pairing",
+    },
+    "tie_fraction": {"units": "1", "long_name": "fraction of tests decided by a coin (tie)"},
+    "silent_fraction": {"units": "1", "long_name": "fraction of tests with a silent MBON"},
 }
+
+#: The readout's measures (``flysim.readout.conditioned_choice``) a point keeps, by our name.
+READOUT_MEASURES = {
+    "mbon_accuracy": "accuracy",
+    "mbon_naive_rate": "mbon_naive_rate",
+    "cs_plus_drop": "cs_plus_drop",
+    "tie_fraction": "tie_fraction",
+    "silent_fraction": "silent_fraction",
+}
+
+#: Reference odors (for the MBON weights' homeostatic scale) come from this seed + odor_seed,
+#: apart from the test pairs' panels.
+REFERENCE_SEED = 90_000
 
 #: Where LI can act (``li.site``), for labels.
 LI_SITES = {"apl": "APL", "ln": "antennal-lobe LNs", "both": "APL + antennal-lobe LNs"}
@@ -92,27 +112,26 @@ CONDITIONS = {
 class PairDiscrimination:
     """One fly, one circuit condition, one noise level: how well are similar odors told apart?
 
-    Returns, per odor pair (dim ``pair``, with the pair's realised input correlation as the
-    coordinate ``input_similarity``): ``decoder_accuracy`` (cross-validated linear decoder of
-    which odor of the pair was presented, from single-trial KC spike counts; chance 0.5),
-    ``kc_coding_level`` (fraction of KCs responding, over the pair's odor-trials),
-    ``kc_sparseness`` (population sparseness, mean over the pair's odor-trials),
-    ``kc_pair_correlation`` and ``pn_pair_correlation`` (Pearson correlation of the pair's
-    trial-mean responses).
-    With ``mbon_trials > 0`` also ``mbon_accuracy``: after aversive conditioning with the first
-    odor of each pair as CS+, the fraction of the pair's tests in which the fly chooses the CS-
-    (``flysim.learning.conditioning``; chance 0.5).
+    One ``simulate`` run presents each odor of ``n_pairs`` similar pairs and ``n_reference``
+    reference odors (more pairs from the same generator, another seed: the same breadth), in
+    ``n_trials`` independent trials each, from rest, KC spikes recorded. Returns,
+    per odor pair (dim ``pair``, with the pair's realised input correlation as the coordinate
+    ``input_similarity``): ``decoder_accuracy`` (cross-validated linear decoder of which odor of
+    the pair was presented, from single-trial KC spike counts; chance 0.5), ``kc_coding_level``
+    (fraction of KCs responding, over the pair's odor-trials), ``kc_sparseness`` (population
+    sparseness, mean over the pair's odor-trials), ``kc_pair_correlation`` and
+    ``pn_pair_correlation`` (Pearson correlation of the pair's trial-mean responses).
+
+    With ``mbon_trials > 0`` also the MBON readout (``flysim.readout.conditioned_choice``) on the
+    same KC spikes: ``mbon_trials`` conditioning repetitions per pair (trials ``2r`` train, ``2r +
+    1`` test; the CS+ alternates between the pair's odors), the KC -> MBON weights scaled
+    homeostatically on the reference odors, with ``params.learning``'s rate and protocol:
+    ``mbon_accuracy`` (fraction of correct choices; chance 0.5) and its diagnostics
+    ``mbon_naive_rate``, ``cs_plus_drop``, ``tie_fraction``, ``silent_fraction``.
+
     The pairs are a sample of odors, like the flies are a sample of wirings: per-pair values
     let the tables and ``claims`` treat both as random factors (``flysim.analysis.
-    two_way_bootstrap``). ``per_pair=False`` returns the means over pairs instead (scalars: the
-    layout before per-pair values, so that stores of scans made then still resume).
-
-    ``shared_trials=True`` (needs ``mbon_trials`` and ``n_trials`` equal): the KC and PN
-    measures read the conditioning run's test presentations (each repetition tests the CS+ and
-    the CS- once) instead of trials of their own, so a point is one compiled network and one
-    run instead of two networks and three runs. Learning does not act on KCs, so these are
-    ordinary noisy trials; unlike separate trials they follow the training presentations
-    (adaptation left from 0.5 s earlier is part of them, as it is of the MBON's test).
+    two_way_bootstrap``). ``per_pair=False`` returns the means over pairs instead.
     """
 
     name = "pair_discrimination"
@@ -125,7 +144,7 @@ class PairDiscrimination:
         similarity: float = 0.8,
         odor_seed: int = 0,
         mbon_trials: int = 0,
-        shared_trials: bool = False,
+        n_reference: int = 4,
         per_pair: bool = True,
     ):
         if n_pairs < 1 or n_trials < 2:
@@ -133,75 +152,56 @@ class PairDiscrimination:
                 f"pair_discrimination: need n_pairs >= 1 and n_trials >= 2, got "
                 f"{n_pairs} and {n_trials}"
             )
-        if shared_trials and n_trials != mbon_trials:
+        if mbon_trials < 0 or 2 * mbon_trials > n_trials or (mbon_trials and n_reference < 1):
             raise ValueError(
-                "pair_discrimination: shared_trials reads the KC measures from the "
-                f"conditioning tests, so n_trials ({n_trials}) must equal mbon_trials "
-                f"({mbon_trials})"
+                "pair_discrimination: each conditioning repetition trains on one trial and "
+                f"tests on the next, so mbon_trials ({mbon_trials}) must lie in 0..n_trials/2 "
+                f"(n_trials {n_trials}), with n_reference >= 1 odors for the MBON weights' "
+                f"scale (got {n_reference})"
             )
         self.n_pairs, self.n_trials = int(n_pairs), int(n_trials)
         self.similarity, self.odor_seed = float(similarity), int(odor_seed)
-        self.mbon_trials = int(mbon_trials)
-        self.shared_trials = bool(shared_trials)
+        self.mbon_trials, self.n_reference = int(mbon_trials), int(n_reference)
         self.per_pair = bool(per_pair)
 
     def describe(self) -> dict:
-        described = {"name": self.name, **vars(self)}
-        # Left out when off, so that stores of scans from before each option still resume.
-        for option in ("shared_trials", "per_pair"):
-            if not described[option]:
-                del described[option]
-        return described
+        return {"name": self.name, "readout": "numpy", **vars(self)}
 
     def __repr__(self):
         return f"PairDiscrimination({vars(self)})"
 
     def _panel(self, params):
-        return similar_pairs(
-            self.n_pairs,
-            self.similarity,
-            n_glomeruli=params.network.n_glomeruli,
-            seed=self.odor_seed,
+        """The test pairs (odors ``2p``, ``2p + 1``), then the reference odors."""
+        n_glomeruli = params.network.n_glomeruli
+        pairs = similar_pairs(
+            self.n_pairs, self.similarity, n_glomeruli=n_glomeruli, seed=self.odor_seed
         )
+        if not self.mbon_trials:
+            return pairs
+        # Reference odors from the same generator as the test odors (same breadth), other seed
+        other = similar_pairs(
+            -(-self.n_reference // 2),
+            self.similarity,
+            n_glomeruli=n_glomeruli,
+            seed=REFERENCE_SEED + self.odor_seed,
+        )
+        other = other.select(other.names[: self.n_reference])
+        names = list(pairs.names) + [f"reference{i:03d}" for i in range(other.n_odors)]
+        info = dict(pairs.info, reference_seed=REFERENCE_SEED + self.odor_seed)
+        responses = np.vstack([pairs.responses, other.responses])
+        return OdorPanel(responses, names, pairs.glomeruli, pairs.spontaneous, info)
 
     def prepare(self, params: CircuitParams, noise: Noise) -> None:
-        """Compile the conditioning network the points run (``flysim.scan`` calls this in its
-        own process while a local cluster's workers start; they then find it built)."""
+        """Compile the network the points run (``flysim.scan`` calls this in its own process
+        while a local cluster's workers start; they then find it built)."""
         from ..engine import compile_structure
-        from ..run.conditioning import conditioning_structure
         from ..run.pipeline import adapt_to_panel
+        from ..run.simulate import simulate_structure
 
-        if self.shared_trials or self.mbon_trials:
-            params = adapt_to_panel(params, self._panel(params))[0]
-            compile_structure(params, conditioning_structure(params, noise))
-
-    def _conditioning(self, params, panel, noise, seed, kc_counts=False):
-        from ..run.conditioning import conditioning
-
-        return conditioning(
-            params,
-            panel,
-            n_trials=self.mbon_trials,
-            noise=noise,
-            seed=int(seed),
-            controls=False,  # only the trained flies' choices are scored
-            kc_counts=kc_counts,
+        params = adapt_to_panel(params, self._panel(params))[0]
+        compile_structure(
+            params, simulate_structure(params, noise, record_spikes=self.mbon_trials > 0)
         )
-
-    def _responses(self, params, panel, noise, seed):
-        """``(kc counts, pn counts, conditioning result or None)`` of one point."""
-        from ..run.simulate import simulate
-
-        learned = None
-        if self.shared_trials:
-            learned = self._conditioning(params, panel, noise, seed, kc_counts=True)
-            kc, pn = (_test_trials(learned, f"{pop}_spike_count", pop) for pop in ("kc", "pn"))
-        else:
-            ds = simulate(params, panel, n_trials=self.n_trials, noise=noise, seed=int(seed))
-            kc, pn = ds.kc_spike_count, ds.pn_spike_count
-            if self.mbon_trials:
-                learned = self._conditioning(params, panel, noise, seed)
-        return kc.astype(float), pn.astype(float), learned
 
     def _pair_measures(self, kc: xr.DataArray, pn: xr.DataArray, p: int) -> dict:
         """The KC and PN measures of pair ``p`` (odors ``2p`` and ``2p + 1``)."""
@@ -228,17 +228,33 @@ class PairDiscrimination:
             ),
         }
 
+    def _readout(self, ds: xr.Dataset, params: CircuitParams) -> dict:
+        """The MBON readout's per-pair measures from the recorded KC spikes."""
+        from ..readout import conditioned_choice
+
+        names = [str(n) for n in ds["odor"].values]
+        pairs = [(names[2 * p], names[2 * p + 1]) for p in range(self.n_pairs)]
+        learned = conditioned_choice(ds, pairs, names[2 * self.n_pairs :], self.mbon_trials, params)
+        return {mine: learned[theirs].values for mine, theirs in READOUT_MEASURES.items()}
+
     def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
+        from ..run.simulate import simulate
+
         panel = self._panel(params)
-        kc, pn, learned = self._responses(params, panel, noise, seed)
+        ds = simulate(
+            params,
+            panel,
+            n_trials=self.n_trials,
+            noise=noise,
+            seed=int(seed),
+            record_spikes=self.mbon_trials > 0,
+        )
+        kc, pn = ds.kc_spike_count.astype(float), ds.pn_spike_count.astype(float)
         measures = [self._pair_measures(kc, pn, p) for p in range(self.n_pairs)]
         values = {name: [m[name] for m in measures] for name in measures[0]}
-        if learned is not None:
-            # Every pair has the same number of tests: the mean of these is the overall choice.
-            values["mbon_accuracy"] = (
-                learned.choice.sel(group="trained").isel(fly=0).mean("trial").values
-            )
-        ds = xr.Dataset(
+        if self.mbon_trials:
+            values.update(self._readout(ds, params))
+        out = xr.Dataset(
             {
                 name: ("pair", np.asarray(v, float), dict(PAIR_MEASURES[name]))
                 for name, v in values.items()
@@ -253,20 +269,8 @@ class PairDiscrimination:
             },
         )
         if self.per_pair:
-            return ds
-        return ds.mean("pair", keep_attrs=True)  # drops the pair's coordinates too
-
-
-def _test_trials(learned: xr.Dataset, variable: str, unit_dim: str) -> xr.DataArray:
-    """The trained slots' test presentations of one fly as ``(odor, trial, unit_dim)``, odors in
-    panel order: pair p's CS+ (its ``test_cs_plus``) then its CS- (``test_cs_minus``)."""
-    counts = learned[variable].isel(fly=0).sel(group="trained", drop=True)
-    tests = counts.sel(phase=["test_cs_plus", "test_cs_minus"])
-    names = np.column_stack([learned.cs_plus.values, learned.cs_minus.values]).ravel()
-    odor = tests.stack(odor=("pair", "phase")).transpose("odor", "trial", unit_dim)
-    return odor.drop_vars(["odor", "pair", "phase", "cs_plus", "cs_minus"]).assign_coords(
-        odor=names
-    )
+            return out
+        return out.mean("pair", keep_attrs=True)  # drops the pair's coordinates too
 
 
 def redundancy(

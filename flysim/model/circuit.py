@@ -25,13 +25,13 @@ from brian2 import Hz, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray,
 
 from ..params import CircuitParams
 from .constants import LEARNING_DT, NOISE_DT_STEPS, run_time_constants
-from .kernels import apl_broadcast, kc_mbon_plasticity
+from .kernels import apl_broadcast
 from .neurons import get_model
 from .populations import population, shared_constants
 from .streams import stream_normal, stream_poisson
 from .structure import Structure
 
-__all__ = ["build_network", "Circuit", "window_counter", "claw_input"]
+__all__ = ["build_network", "Circuit", "window_counter", "claw_input", "mbon_factor_input"]
 
 
 @dataclass
@@ -162,6 +162,8 @@ def _kenyon_cells(s: Structure, params, constants, slots, dt):
         extra_eqs="\n".join(
             [
                 *(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree)),
+                # plastic runs: the fly's weight factor of each KC onto each MBON of its slot
+                *(f"mbon_factor{m} : 1 (constant)" for m in range(s.n_mbon) if s.plastic),
                 "g_apl : siemens",  # the APL compartment's g_out, written by the APL
                 "I_noise : amp" if s.kc_current_noise else "",
                 "count_spont : integer",
@@ -244,8 +246,8 @@ def _output_neurons(s: Structure, params, constants, stimulus, slots, dt):
         s.batch * s.n_mbon,
         params.mbon.neuron,
         constants,
-        extra_eqs="ddopamine/dt = -dopamine / tau_dopamine : 1",
-        synaptic="g_exc*(E_exc - v)",
+        extra_eqs="scale : siemens (constant)" if s.plastic else "",
+        synaptic="g_exc*(E_exc - v) + I_bias",  # tonic input holds MBONs near threshold
     )
     mbon.slot = np.repeat(np.arange(s.batch), s.n_mbon)
     dan = population(
@@ -268,36 +270,50 @@ def _output_neurons(s: Structure, params, constants, stimulus, slots, dt):
     return mbon, dan
 
 
-def _kc_mbon(s: Structure, constants, kc, mbon, dan) -> list:
-    """KC -> MBON synapses (plastic: three-factor rule with DAN -> MBON dopamine)."""
-    model, on_pre = "w : siemens", "g_exc_post += w"
+def mbon_factor_input(mbon: int) -> str:
+    """The per-KC input holding each KC's weight factor onto MBON ``mbon`` of its slot."""
+    return f"kc.mbon_factor{mbon}"
+
+
+def _plastic_weights(s: Structure, kc_mbon) -> None:
+    """Plastic KC -> MBON weights: each is the MBON's ``scale`` times the fly's factor for the
+    (KC, MBON) pair, and at every presentation boundary the weights of the compartments
+    reinforced in the presentation before (their DAN driven) are depressed once,
+    ``w *= exp(-learning_rate)`` where the KC responded (spiked in that presentation's odor
+    window): the rule of ``flysim.learning.LearningParams``, which ``flysim.readout`` applies in
+    numpy."""
+    factor = " + ".join(f"mbon_factor{m}_pre * int(j % {s.n_mbon} == {m})" for m in range(s.n_mbon))
+    kc_mbon.w = f"scale_post * ({factor})"
+    previous = " + ".join(
+        f"int(count_window{p}_pre > 0) * int(t > {p + 0.5} * t_presentation_pre"
+        f" and t < {p + 1.5} * t_presentation_pre)"
+        for p in range(s.presentations - 1)
+    )
+    reinforced = "int(dan_drive(t - 0.5 * t_presentation_pre, j) * t_presentation_pre > 0)"
+    kc_mbon.run_regularly(
+        f"w = w * exp(-learning_rate * ({previous}) * {reinforced})",
+        dt=s.duration_ms * ms / s.presentations,
+        when="start",
+        name="kc_mbon_learning",
+    )
+
+
+def _kc_mbon(s: Structure, constants, kc, mbon, stimulus) -> list:
+    """KC -> MBON synapses: one weight (``w_kc_mbon``) in plain runs, plastic in conditioning."""
+    model = "w : siemens"
     if s.plastic:
         own = {k.split(".", 1)[1]: c.unit for k, c in constants.items() if k.startswith("kc_mbon.")}
-        model += "\ndeligibility/dt = -eligibility / tau_eligibility : 1 (event-driven)\n"
-        model += shared_constants(own)
-        on_pre += "\neligibility += 1"
-    kc_mbon = Synapses(kc, mbon, model, on_pre=on_pre, name="kc_mbon")
+        model += "\n" + shared_constants(own)
+    kc_mbon = Synapses(kc, mbon, model, on_pre="g_exc_post += w", name="kc_mbon")
+    kc_mbon.namespace["dan_drive"] = stimulus["dan_drive"]
     pre = np.repeat(np.arange(s.batch * s.n_kc), s.n_mbon)
     post = (pre // s.n_kc) * s.n_mbon + np.tile(np.arange(s.n_mbon), s.batch * s.n_kc)
     kc_mbon.connect(i=pre, j=post)
-    kc_mbon.w = "w_kc_mbon_post"
-    if not s.plastic:
-        return [kc_mbon]
-    # Three-factor rule: dw/dt = -eta * e(t) * D(t) * w0 + r * (w0 - w), clipped at 0, with e
-    # the KC's eligibility trace (decayed to now) and D the compartment's dopamine trace.
-    # It runs per MBON (flysim.model.kernels.kc_mbon_plasticity: an MBON without dopamine has
-    # no change at all), over the synapses in the order made above.
-    mbon.namespace["plasticity"] = kc_mbon_plasticity(
-        kc_mbon, s.n_kc, s.n_mbon, float(LEARNING_DT / second)
-    )
-    mbon.run_regularly(
-        "dopamine = plasticity(dopamine, i, w_kc_mbon, t)",
-        dt=LEARNING_DT,
-        name="kc_mbon_plasticity",
-    )
-    dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1", name="dan_mbon")
-    dan_mbon.connect(j="i")
-    return [kc_mbon, dan_mbon]
+    if s.plastic:
+        _plastic_weights(s, kc_mbon)
+    else:
+        kc_mbon.w = "w_kc_mbon_post"
+    return [kc_mbon]
 
 
 def _seed_and_initialise(params, groups, slots):
@@ -312,6 +328,10 @@ def _seed_and_initialise(params, groups, slots):
         model = get_model(getattr(params, group.name).neuron)
         for var, expr in model.initial.items():
             setattr(group, var, expr)
+
+
+def _plastic_inputs(s: Structure) -> list[str]:
+    return [mbon_factor_input(m) for m in range(s.n_mbon)] + ["mbon.scale"]
 
 
 def build_network(params: CircuitParams, structure: Structure) -> Circuit:
@@ -341,7 +361,7 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
     compartment = np.arange(s.batch * s.n_kc) // (s.n_kc // s.apl_compartments)
     kc_apl = Synapses(kc, apl, on_pre="g_exc_post += w_kc_apl_post", name="kc_apl")
     kc_apl.connect(i=np.arange(s.batch * s.n_kc), j=compartment)
-    synapses = [pn_kc, kc_apl, *_kc_mbon(s, constants, kc, mbon, dan)]
+    synapses = [pn_kc, kc_apl, *_kc_mbon(s, constants, kc, mbon, stimulus)]
 
     monitors = {
         "apl_spikes": SpikeMonitor(apl, name="apl_spikes"),
@@ -357,5 +377,7 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
         synapses={"pn_kc": pn_kc, "kc_mbon": synapses[2]},
         timed_arrays=stimulus,
         monitors=monitors,
-        inputs=[claw_input(c) for c in range(s.kc_in_degree)] + [*STREAM_INPUTS, *stimulus],
+        inputs=[claw_input(c) for c in range(s.kc_in_degree)]
+        + [*STREAM_INPUTS, *stimulus]
+        + (_plastic_inputs(s) if s.plastic else []),
     )

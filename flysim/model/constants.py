@@ -22,7 +22,7 @@ __all__ = ["Constant", "run_time_constants", "NOISE_DT_STEPS", "LEARNING_DT", "s
 
 #: Time step of the KC current-noise update, in integration steps (the OU update is exact).
 NOISE_DT_STEPS = 5
-#: Time step of the plasticity update and of the DAN drive.
+#: Time step of the DAN drive (the reinforcement signal of each MBON compartment).
 LEARNING_DT = 1 * ms
 #: The synaptic constants every population has (the circuit supplies its synaptic current).
 SYNAPTIC = {"E_exc": "volt", "E_inh": "volt", "tau_exc": "second"}
@@ -115,7 +115,7 @@ def _circuit_constants(params: CircuitParams, structure: Structure, noise: Noise
         "apl.t_odor_off": Constant("second", off),
         **_graded_apl(params),
         "mbon.w_kc_mbon": Constant("siemens", si(weights.kc_mbon)),
-        "mbon.tau_dopamine": Constant("second", si(params.learning.tau_dopamine)),
+        "mbon.I_bias": Constant("amp", si(params.mbon.I_bias)),
         "dan.w_dan_input": Constant("siemens", si(weights.dan_input)),
     }
     for pop in POPULATIONS:
@@ -129,10 +129,7 @@ def _circuit_constants(params: CircuitParams, structure: Structure, noise: Noise
         for pop in ("pn", "kc"):
             table[f"{pop}.t_presentation"] = Constant("second", si(params.protocol.duration))
     if structure.plastic:
-        learning = params.learning
-        table["kc_mbon.tau_eligibility"] = Constant("second", si(learning.tau_eligibility))
-        table["kc_mbon.learning_rate"] = Constant("1", float(learning.learning_rate))
-        table["kc_mbon.recovery_rate"] = Constant("hertz", si(learning.recovery_rate))
+        table["kc_mbon.learning_rate"] = Constant("1", float(params.learning.learning_rate))
     return table
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from brian2 import Hz, ms, mV, nS, pF, second
+from brian2 import Hz, ms, mV, nS, pA, pF
 
 from .fields import ParamGroup, choice, flag, integer, number, quantity
 from .units import ParameterError
@@ -37,7 +37,11 @@ class NetworkParams(ParamGroup):
     pns_per_glomerulus: int = integer(3, doc="~3 sister uniglomerular PNs per glomerulus")
     n_kc: int = integer(2000, doc="~2000 KCs per hemisphere")
     kc_in_degree: int = integer(7, doc="claws per KC, each from a distinct glomerulus (Caron 2013)")
-    n_mbon: int = integer(2, doc="MBONs (each with its own DAN-innervated compartment)")
+    n_mbon: int = integer(
+        8,
+        doc="MBONs, each with its own DAN-innervated compartment: the first half promote "
+        "approach, the second half avoidance",
+    )
     dt: object = quantity(0.1 * ms, "ms", positive=True, doc="integration time step")
 
 
@@ -90,6 +94,12 @@ class NeuronParams(ParamGroup):
         positive=True,
         doc="decay of inhibitory input; only KCs receive any (the APL's), so only kc.tau_inh acts",
     )
+    I_bias: object = quantity(
+        0 * pA,
+        "pA",
+        doc="constant depolarising current; only the MBONs receive it (their spontaneous "
+        "firing), so only mbon.I_bias acts",
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -111,18 +121,18 @@ class WeightParams(ParamGroup):
 
     orn_pn: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="per ORN spike (calibrated)")
     pn_kc: object = quantity(
-        6 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)"
+        5.15 * nS, "nS", minimum=0 * nS, doc="calibrated (14 nS in Rapp & Nawrot)"
     )
     kc_apl: object = quantity(3 * nS, "nS", minimum=0 * nS, doc="Rapp & Nawrot 2020")
     apl_kc: object = quantity(
-        25 * nS,
+        5.66 * nS,
         "nS",
         minimum=0 * nS,
-        doc="onto every KC: a spiking APL's per spike (the graded APL's maximal conductance)",
+        doc="onto every KC: the graded APL's maximal conductance (a spiking APL's per spike)",
     )
     kc_mbon: object = quantity(5 * nS, "nS", minimum=0 * nS, doc="initial KC->MBON weight")
     ln_pn: object = quantity(
-        1.25 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate (calibrated)"
+        0.37 * nS, "nS", minimum=0 * nS, doc="AL LN shunt per Hz of mean ORN rate (calibrated)"
     )
     dan_input: object = quantity(
         30 * nS, "nS", minimum=0 * nS, doc="per reinforcement input spike onto a DAN"
@@ -186,14 +196,40 @@ class KvParams(ParamGroup):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LearningParams(ParamGroup):
-    """Three-factor plasticity at KC->MBON synapses (after Jurgensen et al. 2024)."""
+    """Three-factor plasticity at KC->MBON synapses and the MBON readout (``flysim.readout``).
 
-    tau_eligibility: object = quantity(1 * second, "second", positive=True, doc="KC trace")
-    tau_dopamine: object = quantity(100 * ms, "ms", positive=True, doc="DAN signal trace")
-    learning_rate: float = number(0.5, minimum=0.0, doc="depression per unit trace x dopamine")
-    recovery_rate: object = quantity(0 * Hz, "Hz", minimum=0 * Hz, doc="slow pull back to w0")
+    One update per reinforced training presentation: ``w <- w * exp(-learning_rate)`` at the
+    compartments its DANs reinforce, for every KC that responded (>= 1 spike in the
+    presentation's odor window; dopamine depresses the synapses of co-active KCs: Hige et al.
+    2015): graded (a fraction ``1 - exp(-learning_rate)`` per pairing), never at zero.
+    The first half of the MBONs promote approach (punishment DANs depress them), the second
+    half avoidance (reward DANs depress them).
+    """
+
+    learning_rate: float = number(
+        2.0, minimum=0.0, doc="depression exponent of a responding KC's synapses per pairing"
+    )
+    protocol: str = choice(
+        "punishment",
+        ("punishment", "reward"),
+        doc="punishment: the approach compartments are depressed; reward: the avoidance ones",
+    )
+    weight_sd: float = number(
+        0.5, minimum=0.0, doc="SD of the log of each KC->MBON weight factor, drawn per fly"
+    )
+    mbon_rate: object = quantity(
+        40 * Hz,
+        "Hz",
+        positive=True,
+        doc="homeostatic target: each MBON's mean naive rate in the odor window of reference "
+        "odors (odors other than the test pairs), set by scaling its KC weights",
+    )
     dan_rate: object = quantity(
-        100 * Hz, "Hz", minimum=0 * Hz, doc="DAN drive during reinforcement"
+        100 * Hz,
+        "Hz",
+        minimum=0 * Hz,
+        doc="DAN drive during reinforcement (the DANs' spikes; the rule reads whether a DAN "
+        "was driven in the presentation)",
     )
 
 
@@ -208,8 +244,9 @@ class CircuitParams(ParamGroup):
     orn: OrnParams = dataclasses.field(default_factory=OrnParams)
     pn: NeuronParams = dataclasses.field(default_factory=NeuronParams)
     kc: NeuronParams = dataclasses.field(default_factory=lambda: NeuronParams(neuron="sfa_lif"))
-    apl: NeuronParams = dataclasses.field(default_factory=NeuronParams)
-    mbon: NeuronParams = dataclasses.field(default_factory=NeuronParams)
+    apl: NeuronParams = dataclasses.field(default_factory=lambda: NeuronParams(neuron="graded"))
+    # MBONs held near threshold by tonic input (calibrated, issue #19; see the adult preset)
+    mbon: NeuronParams = dataclasses.field(default_factory=lambda: NeuronParams(I_bias=360 * pA))
     dan: NeuronParams = dataclasses.field(default_factory=NeuronParams)
     weights: WeightParams = dataclasses.field(default_factory=WeightParams)
     li: LateralInhibitionParams = dataclasses.field(default_factory=LateralInhibitionParams)

@@ -1,29 +1,37 @@
-"""Aversive conditioning at the KC -> MBON synapses, run inside the compiled (plastic) network.
+"""Conditioning at the KC -> MBON synapses, run inside the compiled (plastic) network.
 
-Protocol of every slot, four presentations of ``protocol.duration`` each:
+Protocol of every slot, four presentations of ``protocol.duration`` each, back to back:
 
-1. CS+ (paired: the DAN of MBON 0 fires at ``learning.dan_rate`` during the odor),
+1. CS+ (paired: the DANs of the reinforced compartments fire at ``learning.dan_rate`` during
+   the odor: the approach MBONs' under punishment, the avoidance MBONs' under reward),
 2. CS- (unpaired),
 3. test CS+, 4. test CS-.
 
 Half of the slots are *trained*, the other half are *mock-trained* controls of the same flies and
-odor pairs (identical except that the DAN stays silent), so the effect of learning is the
-difference between the two at the same moment, with the same wiring.
+odor pairs (identical except that the DANs stay silent), so the effect of learning is the
+difference between the two at the same moment, with the same wiring and noise.
 
-MBON 0 is the approach-promoting MBON whose KC inputs a punishment DAN depresses (MBON-γ1pedc,
-Hige et al. 2015); MBON 1 promotes avoidance. An odor's valence is the approach MBON's rate minus
-the avoidance MBON's rate; in a test the fly chooses the odor of higher valence (the CS-, if it
-learned).
+The first half of the MBONs promote approach (e.g. MBON-γ1pedc, whose CS+ response drops ~80 %
+after one odor-punishment pairing: Hige et al. 2015), the second half avoidance. Each KC -> MBON
+weight is the MBON's scale (``mbon_scale``; ``flysim.readout`` computes a homeostatic one) times
+the fly's factor for the pair (``flysim.inputs.wiring.weight_factors``); after the CS+
+presentation each reinforced weight of a KC that responded in that odor window is depressed
+once, ``w *= exp(-learning.learning_rate)`` (``flysim.model.circuit``). An odor's valence is
+the mean approach rate minus the mean avoidance rate; in a test the fly chooses the odor of
+higher valence. ``flysim.readout`` computes the same learning and responses in numpy from KC
+spikes simulated once; this network is its reference.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from brian2 import siemens
 
 from ..inputs.odors import OdorPanel
 from ..inputs.stimulus import Slot, orn_drive
-from ..model.circuit import window_counter
+from ..inputs.wiring import depressed_mbons, mbon_roles, weight_factors
+from ..model.circuit import mbon_factor_input, window_counter
 from ..model.constants import LEARNING_DT
 from ..model.streams import slot_key
 from ..model.structure import structure_of
@@ -31,10 +39,9 @@ from ..params import CircuitParams
 from ..params.noise import Noise
 from .pipeline import BatchResult, Prepared, check_request, prepare_run, provenance_attrs, run_slots
 
-__all__ = ["conditioning", "conditioning_structure", "PHASES", "APPROACH_MBON", "AVOID_MBON"]
+__all__ = ["conditioning", "conditioning_structure", "PHASES"]
 
 PHASES = ("train_cs_plus", "train_cs_minus", "test_cs_plus", "test_cs_minus")
-APPROACH_MBON, AVOID_MBON = 0, 1
 GROUPS = ("trained", "control")
 #: Marks conditioning's stream keys apart from plain trials' (fly, odor, trial) keys.
 _CONDITIONING = 1_000_003
@@ -74,8 +81,17 @@ class Conditioning:
     An item is ``((fly, pair, repetition), group)``; a batch holds a chunk of units as trained
     slots followed by the same units as controls."""
 
-    def __init__(self, prepared: Prepared, odors: OdorPanel, pair_index, n_trials, kc_counts):
+    def __init__(
+        self, prepared: Prepared, odors: OdorPanel, pair_index, n_trials, kc_counts, mbon_scale
+    ):
         self.prepared, self.odors, self.pair_index = prepared, odors, pair_index
+        self.mbon_scale = mbon_scale  # (fly, MBON), siemens
+        s, learning = prepared.structure, prepared.params.learning
+        self.factors = [
+            weight_factors(seed, s.n_kc, s.n_mbon, learning.weight_sd)
+            for seed in prepared.fly_seeds
+        ]
+        self.reinforced = list(np.flatnonzero(depressed_mbons(s.n_mbon, learning.protocol)))
         proto = prepared.params.protocol
         self.present = float(proto.duration)
         self.windows = [
@@ -96,6 +112,14 @@ class Conditioning:
 
     def fly(self, item) -> int:
         return item[0][0]
+
+    def inputs(self, padded: list) -> dict:
+        """Each slot's plastic weights: its fly's factors (per KC) and scales (per MBON)."""
+        flies = [item[0][0] if item is not None else 0 for item in padded]
+        factors = np.concatenate([self.factors[f] for f in flies])
+        values = {mbon_factor_input(m): factors[:, m] for m in range(factors.shape[1])}
+        values["mbon.scale"] = np.concatenate([self.mbon_scale[f] for f in flies])
+        return values
 
     def stream_key(self, item) -> int:
         # Trained and control slots of a unit share their key: the same noise, so the two
@@ -132,20 +156,20 @@ class Conditioning:
         return Slot(fly, self.pair_index[pair][k % 2], len(PHASES) * trial + k)
 
     def _dan_drive(self, padded: list) -> np.ndarray:
-        """The punishment DAN of the approach MBON fires during the trained slots' CS+."""
+        """The DANs of the reinforced compartments fire during the trained slots' CS+."""
         p = self.prepared
         dan = np.zeros(p.circuit.timed_arrays["dan_drive"]["shape"])
         on, off = (int(round(w / float(LEARNING_DT))) for w in self.windows[0])
         n_mbon = p.structure.n_mbon
         for s, item in enumerate(padded):
             if item is not None and item[1] == 0:
-                dan[on:off, s * n_mbon + APPROACH_MBON] = float(p.params.learning.dan_rate)
+                for m in self.reinforced:
+                    dan[on:off, s * n_mbon + m] = float(p.params.learning.dan_rate)
         return dan
 
     def collect(self, result: BatchResult, batch: list) -> None:
         s = self.prepared.structure
         w = result["kc_mbon.w"].reshape(s.batch, s.n_kc, s.n_mbon)
-        w0 = self.prepared.constants["mbon.w_kc_mbon"]
         for k, (unit, group) in enumerate(batch):
             index, times = result.spikes_of_slot("mbon_spikes", s.n_mbon, k)
             for phase, (a, b) in enumerate(self.windows):
@@ -158,17 +182,22 @@ class Conditioning:
                         window_counter(pop, phase), k
                     )
             if group == 0:
-                self.weight_change[unit] = float(w[k, :, APPROACH_MBON].mean() / w0 - 1)
+                naive = self.mbon_scale[unit[0]] * self.factors[unit[0]]
+                depressed = w[k][:, self.reinforced].mean() / naive[:, self.reinforced].mean()
+                self.weight_change[unit] = float(depressed - 1)
 
 
-def _choice(ds: xr.Dataset) -> xr.DataArray:
-    """1 if the test valence of the CS- beat the CS+'s, 0 if it lost, 0.5 on a tie (a coin flip
-    on average); NaN where the group was not run."""
+def _choice(ds: xr.Dataset, protocol: str) -> xr.DataArray:
+    """1 if the fly chose the learned-correct odor (the CS- after punishment, the CS+ after
+    reward: the odor of higher valence), 0 if not, 0.5 on a tie (a coin flip on average); NaN
+    where the group was not run."""
     plus = ds["valence"].sel(phase="test_cs_plus")
     minus = ds["valence"].sel(phase="test_cs_minus")
-    choice = xr.where(minus > plus, 1.0, xr.where(minus < plus, 0.0, 0.5))
+    better, worse = (minus, plus) if protocol == "punishment" else (plus, minus)
+    choice = xr.where(better > worse, 1.0, xr.where(better < worse, 0.0, 0.5))
     choice = choice.where(plus.notnull() & minus.notnull())
-    choice.attrs.update(units="1", long_name="chose the CS- in the test (1 = correct)")
+    correct = "CS-" if protocol == "punishment" else "CS+"
+    choice.attrs.update(units="1", long_name=f"chose the {correct} in the test (1 = correct)")
     return choice
 
 
@@ -186,7 +215,7 @@ def _dataset(protocol: Conditioning, n_trials: int, controls: bool) -> xr.Datase
             "mbon": np.arange(n_mbon),
             "cs_plus": ("pair", [odors.names[a] for a, _ in pairs]),
             "cs_minus": ("pair", [odors.names[b] for _, b in pairs]),
-            "mbon_role": ("mbon", ["approach", "avoid"] + ["other"] * (n_mbon - 2)),
+            "mbon_role": ("mbon", mbon_roles(n_mbon)),
         }
     )
     response = protocol.response
@@ -195,13 +224,14 @@ def _dataset(protocol: Conditioning, n_trials: int, controls: bool) -> xr.Datase
         response,
         {"units": "Hz", "long_name": "MBON rate in the odor window"},
     )
-    avoid = response[..., AVOID_MBON] if n_mbon > 1 else 0
+    roles = mbon_roles(n_mbon)
     ds["valence"] = (
         dims,
-        response[..., APPROACH_MBON] - avoid,
-        {"units": "Hz", "long_name": "approach minus avoid MBON rate"},
+        response[..., roles == "approach"].mean(-1) - response[..., roles == "avoidance"].mean(-1),
+        {"units": "Hz", "long_name": "mean approach minus mean avoidance MBON rate"},
     )
-    ds["choice"] = _choice(ds)
+    learning = p.params.learning.protocol
+    ds["choice"] = _choice(ds, learning)
     for pop, counts in protocol.window_counts.items():
         if not controls:
             counts = counts.astype(float)
@@ -215,11 +245,30 @@ def _dataset(protocol: Conditioning, n_trials: int, controls: bool) -> xr.Datase
     ds["kc_mbon_weight_change"] = (
         ("fly", "pair", "trial"),
         protocol.weight_change,
-        {"units": "1", "long_name": "relative change of mean KC->approach-MBON weight"},
+        {"units": "1", "long_name": "relative change of the reinforced MBONs' mean KC weight"},
+    )
+    ds["mbon_scale"] = (
+        ("fly", "mbon"),
+        np.asarray(protocol.mbon_scale) * 1e9,
+        {"units": "nS", "long_name": "scale of each MBON's KC weights"},
     )
     ds.attrs.update(provenance_attrs(p, "flysim conditioning"))
-    ds.attrs["protocol"] = "CS+ paired with DAN of MBON 0, CS-, test CS+, test CS-"
+    ds.attrs["protocol"] = f"{learning}: CS+ paired with DANs, CS-, test CS+, test CS-"
     return ds
+
+
+def _checked_scale(mbon_scale, prepared: Prepared) -> np.ndarray:
+    """The MBON scales as an SI array (fly, MBON): given, or ``weights.kc_mbon`` everywhere."""
+    shape = (len(prepared.fly_seeds), prepared.structure.n_mbon)
+    if mbon_scale is None:
+        return np.full(shape, float(prepared.params.weights.kc_mbon))
+    scale = np.asarray(mbon_scale / siemens if hasattr(mbon_scale, "dim") else mbon_scale, float)
+    if scale.shape != shape or not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        raise ValueError(
+            f"mbon_scale must be {shape[0]} fly x {shape[1]} MBON finite conductances >= 0, "
+            f"got shape {scale.shape}"
+        )
+    return scale
 
 
 def conditioning(
@@ -233,6 +282,7 @@ def conditioning(
     batch_size: int = 16,
     controls: bool = True,
     kc_counts: bool = False,
+    mbon_scale=None,
     progress: bool = False,
 ) -> xr.Dataset:
     """Train CS+ against CS- for every odor pair, fly and trial; return MBON responses.
@@ -253,13 +303,16 @@ def conditioning(
         Also return the KC and PN spike counts in the odor window of every presentation
         (learning does not act on KCs, so the test presentations are ordinary noisy trials of
         the CS+ and CS-: a KC decoder can read them instead of running trials of its own).
+    mbon_scale : array (fly, MBON) of siemens, optional
+        Each fly's MBON weight scales (e.g. ``flysim.readout``'s homeostatic ones); default
+        ``weights.kc_mbon`` for every MBON.
 
     Returns
     -------
     Dataset with ``mbon_response(fly, pair, group, trial, phase, mbon)`` (Hz, mean rate in each
     presentation's odor window), ``group`` in (trained, control); ``valence`` and ``choice``
-    (1 = chose the CS-) of the test phases; ``kc_mbon_weight_change`` of the trained slots;
-    with ``kc_counts``, ``kc_spike_count(fly, pair, group, trial, phase, kc)`` and
+    (1 = chose the learned-correct odor) of the test phases; ``kc_mbon_weight_change`` of the
+    trained slots; with ``kc_counts``, ``kc_spike_count(fly, pair, group, trial, phase, kc)`` and
     ``pn_spike_count(..., pn)``.
     """
     noise, flies = check_request(noise, seed, n_trials=n_trials, batch_size=batch_size)
@@ -273,7 +326,8 @@ def conditioning(
         flies,
         lambda adapted: conditioning_structure(adapted, noise, batch_size=batch_size),
     )
-    protocol = Conditioning(prepared, odors, pair_index, n_trials, kc_counts)
+    scale = _checked_scale(mbon_scale, prepared)
+    protocol = Conditioning(prepared, odors, pair_index, n_trials, kc_counts, scale)
     groups = (0, 1) if controls else (0,)
     per_run = batch_size // len(groups)
     units = [

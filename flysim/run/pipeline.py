@@ -140,6 +140,9 @@ class Protocol(_Interface):
     def stream_key(self, item) -> int:
         """The 64-bit key of an item's random streams: a function of what it runs only."""
 
+    def inputs(self, padded: list) -> dict:
+        """The protocol's own per-run inputs of a batch (e.g. plastic weights), else {}."""
+
     def describe(self, item) -> str:
         """The item in words, for error messages ("fly 3, odor 'a', trial 2")."""
 
@@ -202,6 +205,7 @@ def batch_values(prepared: Prepared, padded: list, protocol: Protocol) -> dict:
     # brian2's own generator serves only a user's model that calls rand(): seeded per batch
     values["slots.rng_seed"] = int(np.bitwise_xor.reduce(np.asarray(keys, np.uint64)) % (2**31 - 1))
     values.update(protocol.drive(padded))
+    values.update(protocol.inputs(padded))
     return values
 
 

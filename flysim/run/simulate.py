@@ -16,7 +16,7 @@ from ..params import CircuitParams
 from ..params.noise import Noise
 from .pipeline import BatchResult, Prepared, check_request, prepare_run, provenance_attrs, run_slots
 
-__all__ = ["simulate", "Trials", "DEFAULT_BATCH"]
+__all__ = ["simulate", "simulate_structure", "Trials", "DEFAULT_BATCH"]
 
 #: Trial slots per compiled run. Fixed (not sized to the request) so that requests of any size
 #: reuse one compiled network; the last batch is padded with idle slots.
@@ -90,6 +90,9 @@ class Trials:
         self._batch_orn_rate = odor_window_rates(rate, p.params, len(slots))
         dan = np.zeros(p.circuit.timed_arrays["dan_drive"]["shape"])
         return {"orn_rate": rate, "orn_mean": mean, "dan_drive": dan}
+
+    def inputs(self, padded: list) -> dict:
+        return {}
 
     def stream_key(self, item: Slot) -> int:
         fly, odor, trial = item
@@ -221,6 +224,19 @@ def _dataset(trials: Trials, n_trials: int) -> xr.Dataset:
     return ds
 
 
+def simulate_structure(
+    params: CircuitParams, noise: Noise, *, batch_size: int = DEFAULT_BATCH, record_spikes=False
+):
+    """The structure of the network that :func:`simulate` runs for ``params`` (already adapted
+    to the odor panel) and ``noise``; ``compile_structure`` builds it."""
+    return structure_of(
+        params,
+        batch=batch_size,
+        record_spikes=record_spikes,
+        kc_current_noise=float(noise.kc_current_sigma) > 0,
+    )
+
+
 def simulate(
     params: CircuitParams,
     odors: OdorPanel,
@@ -273,11 +289,8 @@ def simulate(
         odors,
         noise,
         fly_seeds,
-        lambda adapted: structure_of(
-            adapted,
-            batch=batch_size,
-            record_spikes=record_spikes,
-            kc_current_noise=float(noise.kc_current_sigma) > 0,
+        lambda adapted: simulate_structure(
+            adapted, noise, batch_size=batch_size, record_spikes=record_spikes
         ),
     )
     trials = Trials(prepared, odors, n_trials, record_spikes=record_spikes, time_bin=time_bin)

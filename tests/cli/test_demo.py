@@ -9,8 +9,10 @@ TINY = {
     "preset": "tiny",
     "noise_levels": [0.0, 30.0],
     "seeds": (0, 1),
-    "n_pairs": 2,
+    "n_pairs": 1,
+    "n_trials": 4,
     "mbon_trials": 2,
+    "n_reference": 2,
 }
 
 

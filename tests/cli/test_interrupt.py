@@ -340,8 +340,8 @@ import sys
 from flysim.cli.demo import run_demo
 from flysim.run.interrupt import run_program
 
-TINY = {"preset": "tiny", "noise_levels": [0.0, 30.0], "seeds": (0, 1), "n_pairs": 2,
-        "mbon_trials": 2}
+TINY = {"preset": "tiny", "noise_levels": [0.0, 30.0], "seeds": (0, 1), "n_pairs": 1,
+        "n_trials": 4, "mbon_trials": 2, "n_reference": 2}
 if __name__ == "__main__":  # as `flysim demo` runs it, at the scale of tests/cli/test_demo.py
     sys.exit(run_program(run_demo, sys.argv[1], workers=2, scale=TINY))
 """
@@ -352,7 +352,7 @@ def test_the_demo_removes_its_scratch_store(how, tmp_path, session_cache):
     script, out = tmp_path / "demo.py", tmp_path / "demo.nc"
     script.write_text(DEMO)
     program = Program([sys.executable, str(script), str(out)], tmp_path, session_cache)
-    program.wait_for(lambda: any(program.tmp.glob("flysim_demo_*/scan.zarr/points/[0-9a-f]*")))
+    program.wait_for(lambda: any(program.tmp.glob("flysim_demo_*/scan*.zarr/points/[0-9a-f]*")))
     status, err = program.interrupt(how)
     assert status == STATUS[how]
     assert _last_line(err, LINE[how]) == (

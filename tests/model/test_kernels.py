@@ -8,9 +8,7 @@ brian2's refractoriness and one without, each tracking when its potential first 
 (flysim's thresholder, or brian2's code of the same rule), 150 neurons (not a
 multiple of the 64-neuron blocks), a conductance-driven group with brian2's refractoriness and
 an ``exp()`` per neuron (exponential Euler, like the PNs), KCs inhibited by three APL
-compartments (a linked variable and a copy, or ``apl_broadcast``), and plastic synapses onto two
-MBON-like neurons of which only one receives dopamine (brian2's update of every synapse, or
-``kc_mbon_plasticity`` per MBON).
+compartments (a linked variable and a copy, or ``apl_broadcast``).
 """
 
 import contextlib
@@ -26,12 +24,9 @@ def _run(directory, kernels: bool) -> dict:
     from brian2 import (
         Network,
         NeuronGroup,
-        PoissonGroup,
         SpikeMonitor,
-        Synapses,
         device,
         ms,
-        nS,
         second,
         set_device,
     )
@@ -40,7 +35,6 @@ def _run(directory, kernels: bool) -> dict:
     from flysim.model.kernels import (
         ThresholdCodeObject,
         apl_broadcast,
-        kc_mbon_plasticity,
         vectorisable_timestep,
     )
     from flysim.model.populations import NEVER, TRACK_RANGE, TRACKERS
@@ -119,51 +113,8 @@ def _run(directory, kernels: bool) -> dict:
                 kc.g_apl_out = brian2.linked_var(apl, "g_out", index=np.arange(N) // (N // 3))
                 kc.run_regularly("g_apl = g_apl_out", when="groups", order=-1)
             groups += [conductance, kc]
-            mbon = NeuronGroup(
-                2,
-                "ddopamine/dt = -dopamine / (100*ms) : 1"
-                + ("\nw0 : siemens (shared, constant)" if kernels else ""),
-                name="mbon",
-            )
-            dan = PoissonGroup(1, 50 * brian2.Hz, name="dan")
-            dan_mbon = Synapses(dan, mbon, on_pre="dopamine_post += 1")
-            dan_mbon.connect(j="0")  # MBON 1 never gets dopamine
-            plastic = Synapses(
-                groups[1],
-                mbon,
-                """w : siemens
-                deligibility/dt = -eligibility / (1*second) : 1 (event-driven)"""
-                + (
-                    """
-                tau_eligibility : second (shared, constant)
-                learning_rate : 1 (shared, constant)
-                recovery_rate : hertz (shared, constant)"""
-                    if kernels
-                    else ""
-                ),
-                on_pre="eligibility += 1",
-                name="plastic",
-            )
-            plastic.connect()  # synapse (k, m) at k * 2 + m: the order kc_mbon_plasticity takes
-            plastic.w = 5 * nS
-            if kernels:
-                plastic.tau_eligibility, plastic.learning_rate = 1 * second, 0.5
-                plastic.recovery_rate = 0 * brian2.Hz
-                mbon.namespace["plasticity"] = kc_mbon_plasticity(plastic, N, 2, 0.001)
-                mbon.w0 = 5 * nS
-                mbon.run_regularly(
-                    "dopamine = plasticity(dopamine, i, w0, t)", dt=1 * ms, name="plastic_update"
-                )
-            else:
-                plastic.run_regularly(
-                    "w = clip(w + (0 * Hz * (5*nS - w) - 0.5 * 5*nS * eligibility"
-                    " * exp(-(t - lastupdate) / (1*second)) * dopamine_post / second)"
-                    " * 0.001 * second, 0 * nS, 2 * 5*nS)",
-                    dt=1 * ms,
-                    name="plastic_update",
-                )
             monitors = [SpikeMonitor(g) for g in groups]
-            Network(*groups, apl, mbon, dan, dan_mbon, plastic, *monitors).run(300 * ms)
+            Network(*groups, apl, *monitors).run(300 * ms)
             # brian2 generates (with flysim's timestep() for the kernels); brian2's make runs here
             device.build(
                 directory=str(directory), compile=not kernels, run=not kernels, with_output=False
@@ -173,8 +124,6 @@ def _run(directory, kernels: bool) -> dict:
             device.run(str(directory), "results", with_output=False, run_args=None)
         out = {f"i{k}": np.array(m.i[:]) for k, m in enumerate(monitors)}
         out.update({f"t{k}": np.array(m.t[:] / second) for k, m in enumerate(monitors)})
-        out["w"] = np.array(plastic.w[:] / nS)
-        out["post"] = np.array(plastic.j[:])
         out["conductance_v"] = np.array(conductance.v[:])
         out["kc_v"], out["kc_g_apl"] = np.array(kc.v[:]), np.array(kc.g_apl[:])
         for k in range(2):
@@ -231,14 +180,6 @@ def test_vectorisable_timestep_is_undone_after_the_build():
     with vectorisable_timestep():
         assert implementations[CPPCodeGenerator] is not before
     assert implementations[CPPCodeGenerator] is before
-
-
-def test_kc_mbon_plasticity_equals_brian2s_update(runs):
-    brian, flysim = runs[False], runs[True]
-    np.testing.assert_allclose(flysim["w"], brian["w"], rtol=1e-12, atol=0)
-    punished = brian["post"] == 0
-    assert (brian["w"][punished] < 5).sum() > 50  # the rule acted at many synapses
-    assert np.all(flysim["w"][~punished] == 5)  # no dopamine: skipped, unchanged exactly
 
 
 def test_a_random_threshold_keeps_brian2s_template():

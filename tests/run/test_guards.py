@@ -33,7 +33,7 @@ def test_conditioning_refuses_a_diverged_run_and_names_the_slot(tiny):
 
 
 def test_a_redundancy_point_that_diverged_fails_and_is_not_stored(tiny, tmp_path):
-    experiment = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=2, shared_trials=True)
+    experiment = PairDiscrimination(n_pairs=1, n_trials=2, mbon_trials=1, n_reference=1)
     store = tmp_path / "r.zarr"
     with pytest.raises(ScanPointError, match="membrane potential became nan") as info:
         redundancy(
@@ -46,7 +46,7 @@ def test_a_redundancy_point_that_diverged_fails_and_is_not_stored(tiny, tmp_path
         )
     message = str(info.value)
     assert message.startswith("scan point li.enabled=") and "failed: KC " in message
-    assert "fly 0, pair 'pair000_a'/'pair000_b'" in message and "\n" not in message
+    assert "fly 0, odor 'pair000_a', trial " in message and "\n" not in message
     points = [p for p in (store / "points").iterdir() if not p.name.startswith(".")]
     assert len(points) < 4  # the diverged point was not stored; a rerun tries it again
 

@@ -1,0 +1,149 @@
+"""Differential conditioning read out from stored KC responses: training, tests and choices.
+
+Per odor pair (a, b) and repetition r, from the fly's naive weights: the CS+ (a for even r, b
+for odd r) is trained with its trial 2r (reinforced: the weights learn), the CS- with its trial
+2r (not reinforced), then both are tested with their trials 2r + 1, with the learned weights
+(the phases ``test_*``) and, as a diagnostic, with the naive weights (``naive_*``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..params import CircuitParams
+from .mbon import mbon_model, mbon_responses
+from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
+from .spikes import KCSpikes, kc_spikes_of
+from .summary import readout_dataset
+from .weights import learn, mbon_roles, mbon_weights
+
+__all__ = ["conditioned_choice"]
+
+
+def _odor_indices(names: list[str], pairs, reference) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs as odor indices ``(n_pairs, 2)``, reference odor indices)."""
+    index = {name: k for k, name in enumerate(names)}
+    pairs = [tuple(pair) for pair in pairs]
+    reference = list(reference)
+    missing = [o for o in [*sum(pairs, ()), *reference] if o not in index]
+    if missing:
+        raise ValueError(f"odors {sorted(set(missing))} are not in the Dataset")
+    if not pairs or any(len(pair) != 2 or pair[0] == pair[1] for pair in pairs):
+        raise ValueError("pairs must be one or more pairs of two different odors")
+    if not reference:
+        raise ValueError("the homeostatic scale needs reference odors")
+    overlap = set(sum(pairs, ())) & set(reference)
+    if overlap:
+        raise ValueError(f"reference odors must not be test odors: {sorted(overlap)}")
+    pair_index = np.array([[index[a], index[b]] for a, b in pairs])
+    return pair_index, np.array([index[o] for o in reference])
+
+
+def _phase_presentations(spikes: KCSpikes, fly: int, pair_index, n_reps: int) -> np.ndarray:
+    """Presentation index of every (pair, repetition, phase) of one fly."""
+    first = cs_plus_is_first(n_reps)
+    a, b = pair_index[:, 0, None], pair_index[:, 1, None]  # (pairs, 1)
+    odors = {"cs_plus": np.where(first, a, b), "cs_minus": np.where(first, b, a)}
+    reps = np.arange(n_reps)
+    return np.stack(
+        [
+            spikes.index(fly, odors[odor], 2 * reps + offset)
+            for odor, offset in zip(PHASE_ODOR, PHASE_TRIAL, strict=True)
+        ],
+        axis=-1,
+    )
+
+
+def _fly_readout(spikes, counts, fly, seed, pair_index, reference, n_reps, params, scale):
+    """One fly's MBON responses ``(pairs, reps, phases, n_mbon)`` (Hz) and weight scales."""
+    n_kc = spikes.n_kc
+    ref = spikes.index(fly, reference[:, None], np.arange(spikes.layout[2]))
+    naive, scales = mbon_weights(seed, spikes.select(ref.ravel()), params, scale=scale)
+    presentations = _phase_presentations(spikes, fly, pair_index, n_reps)
+    trained = counts[presentations[..., PHASES.index("train_cs_plus")].ravel()]
+    learned = learn(naive, trained.reshape(-1, n_kc), params.learning)  # one per (pair, rep)
+    weight_sets = np.concatenate([naive[None], learned])
+    units = np.arange(len(learned)).reshape(presentations.shape[:2])
+    uses_learned = np.array([w == "learned" for w in PHASE_WEIGHTS])
+    weight_index = np.where(uses_learned, 1 + units[..., None], 0)
+    responses = mbon_responses(
+        spikes.select(presentations.ravel()),
+        weight_sets,
+        params,
+        weight_index=weight_index.ravel(),
+    )
+    return responses.reshape(presentations.shape + (-1,)), scales
+
+
+def _check_request(spikes: KCSpikes, n_reps: int, params: CircuitParams) -> None:
+    """Errors before any work: the MBONs, their model, and enough trials per odor."""
+    mbon_roles(params.network.n_mbon)
+    mbon_model(params)  # checks the neuron model before any work
+    if n_reps < 1:
+        raise ValueError(f"n_reps must be >= 1, got {n_reps}")
+    if spikes.layout[2] < 2 * n_reps:
+        raise ValueError(
+            f"{n_reps} repetitions need {2 * n_reps} trials per odor (a training and a test "
+            f"presentation each); the Dataset has {spikes.layout[2]}"
+        )
+
+
+def conditioned_choice(
+    ds: xr.Dataset,
+    pairs,
+    reference,
+    n_reps: int,
+    params: CircuitParams,
+    *,
+    scale=None,
+) -> xr.Dataset:
+    """Condition the MBON readout on each odor pair and test its choice, from stored KC spikes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``simulate(..., record_spikes=True)`` output (one fly or a ``fly`` dim) with at least
+        ``2 * n_reps`` trials per odor; simulated with ``params``' dt and protocol.
+    pairs : list of (str, str)
+        The test pairs (odor names).
+    reference : list of str
+        Odors (other than the test odors) whose presentations (all trials) set the homeostatic
+        weight scale.
+    n_reps : int
+        Repetitions per pair, each from the naive weights, CS+ alternating between the odors.
+    params : CircuitParams
+        ``network.n_mbon``, ``mbon`` (the ``lif`` model), ``learning``, ``network.dt`` and
+        ``protocol``; other groups are not used.
+    scale : float, optional
+        A fixed weight scale (siemens) for every MBON instead of the homeostatic one (a readout
+        variant without normalisation; not a parameter of ``params``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``choice(fly, pair, rep)``, ``accuracy(fly, pair)``, ``mbon_naive_rate``,
+        ``cs_plus_drop``, ``tie_fraction``, ``silent_fraction`` (per fly and pair, and their
+        ``*_mean`` over both), ``mbon_response(fly, pair, rep, phase, mbon)``, ``valence``,
+        ``tie``, ``silent`` and ``weight_scale(fly, mbon)``; see :mod:`flysim.readout`.
+    """
+    spikes = kc_spikes_of(ds, params)
+    _check_request(spikes, n_reps, params)
+    pair_index, reference_index = _odor_indices(list(ds["odor"].values), pairs, reference)
+    start, stop = mbon_model(params).window
+    counts = spikes.window_counts(start, stop)
+    seeds = np.atleast_1d(ds["fly"].values)
+    per_fly = [
+        _fly_readout(spikes, counts, f, seed, pair_index, reference_index, n_reps, params, scale)
+        for f, seed in enumerate(seeds)
+    ]
+    result = readout_dataset(
+        responses=np.stack([r for r, _ in per_fly]),
+        scales=np.stack([s for _, s in per_fly]),
+        seeds=seeds,
+        odor_pairs=[(str(ds["odor"].values[a]), str(ds["odor"].values[b])) for a, b in pair_index],
+        reference=[str(o) for o in reference],
+        params=params,
+        homeostatic=scale is None,
+    )
+    return result if "fly" in ds.dims else result.squeeze("fly", drop=False)

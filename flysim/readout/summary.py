@@ -1,0 +1,176 @@
+"""From MBON responses to choices and diagnostics, as an xarray Dataset."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..params import CircuitParams
+from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
+from .weights import depressed_mbons, mbon_roles
+
+__all__ = ["readout_dataset", "valence", "choose", "TIE_STREAM"]
+
+#: Keys the tie-breaking coins apart from the fly's other random streams.
+TIE_STREAM = 0x71E5
+
+
+def valence(responses: np.ndarray) -> np.ndarray:
+    """An odor's valence: mean approach-MBON rate minus mean avoidance-MBON rate (Hz), over
+    the last axis (MBONs)."""
+    approach = mbon_roles(responses.shape[-1]) == "approach"
+    return responses[..., approach].mean(-1) - responses[..., ~approach].mean(-1)
+
+
+def tie_coins(seeds, n_pairs: int, n_reps: int) -> np.ndarray:
+    """A fair coin per (fly, pair, repetition), from a generator keyed by (fly seed, pair,
+    repetition) only: True means the tie counts as correct."""
+    coins = np.empty((len(seeds), n_pairs, n_reps), dtype=bool)
+    for fly, pair, rep in np.ndindex(coins.shape):
+        coin = np.random.default_rng([int(seeds[fly]), pair, rep, TIE_STREAM]).random()
+        coins[fly, pair, rep] = coin < 0.5
+    return coins
+
+
+def choose(valence_plus, valence_minus, protocol: str, coins) -> tuple[np.ndarray, np.ndarray]:
+    """(choice: 1 correct, 0 wrong; tie) of each test. Punishment: correct if the CS- has the
+    higher valence; reward: if the CS+ has; a tie takes its coin."""
+    preferred, other = (
+        (valence_minus, valence_plus) if protocol == "punishment" else (valence_plus, valence_minus)
+    )
+    tie = preferred == other
+    correct = np.where(tie, coins, preferred > other)
+    return correct.astype(np.int8), tie
+
+
+def _ratio_drop(learned, naive, axis) -> np.ndarray:
+    """1 - sum(learned) / sum(naive) over ``axis`` (NaN where the naive sum is 0)."""
+    total_naive = np.sum(naive, axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total_naive > 0, 1 - np.sum(learned, axis=axis) / total_naive, np.nan)
+
+
+def _per_test(responses: np.ndarray, seeds, params: CircuitParams) -> dict:
+    """Per (fly, pair, rep): valences, choice, tie, silence and the diagnostics' parts."""
+    phase = {name: k for k, name in enumerate(PHASES)}
+    values = valence(responses)
+    n_pairs, n_reps = responses.shape[1:3]
+    choice, tie = choose(
+        values[..., phase["test_cs_plus"]],
+        values[..., phase["test_cs_minus"]],
+        params.learning.protocol,
+        tie_coins(seeds, n_pairs, n_reps),
+    )
+    depressed = depressed_mbons(responses.shape[-1], params.learning.protocol)
+    tests = responses[..., [phase["test_cs_plus"], phase["test_cs_minus"]], :]
+    naive_tests = responses[..., [phase["naive_cs_plus"], phase["naive_cs_minus"]], :]
+    return {
+        "valence": values,
+        "choice": choice,
+        "tie": tie,
+        "silent": (tests == 0).any(axis=(-2, -1)),
+        "naive_rate": naive_tests.mean(axis=(-2, -1)),
+        "plus_learned": responses[..., phase["test_cs_plus"], depressed].mean(-1),
+        "plus_naive": responses[..., phase["naive_cs_plus"], depressed].mean(-1),
+    }
+
+
+def _summaries(tests: dict) -> dict:
+    """Per (fly, pair) over repetitions, and the means over flies and pairs too."""
+    out = {
+        "accuracy": tests["choice"].mean(-1),
+        "mbon_naive_rate": tests["naive_rate"].mean(-1),
+        "cs_plus_drop": _ratio_drop(tests["plus_learned"], tests["plus_naive"], -1),
+        "tie_fraction": tests["tie"].mean(-1),
+        "silent_fraction": tests["silent"].mean(-1),
+    }
+    means = {f"{name}_mean": values.mean() for name, values in out.items()}
+    means["cs_plus_drop_mean"] = _ratio_drop(tests["plus_learned"], tests["plus_naive"], None)
+    return out | means
+
+
+_ATTRS = {
+    "mbon_response": ("Hz", "MBON rate in the odor window of the phase's presentation"),
+    "valence": ("Hz", "mean approach-MBON rate minus mean avoidance-MBON rate"),
+    "choice": ("1", "1 if the test choice was correct, 0 if not (ties by a coin)"),
+    "tie": ("1", "the two test valences were equal (a coin chose)"),
+    "silent": ("1", "some MBON fired no spike in the odor window of a test after learning"),
+    "accuracy": ("1", "fraction of correct choices over repetitions"),
+    "mbon_naive_rate": ("Hz", "mean MBON rate to the two test presentations, naive weights"),
+    "cs_plus_drop": (
+        "1",
+        "1 - depressed MBONs' rate to the test CS+ after learning / with naive weights (ratio "
+        "of sums over repetitions)",
+    ),
+    "tie_fraction": ("1", "fraction of tests decided by a coin"),
+    "silent_fraction": ("1", "fraction of silent tests"),
+    "weight_scale": ("nS", "homeostatic scale of each MBON's KC weights (mean factor 1)"),
+}
+
+
+def _variables(tests: dict, summaries: dict, responses, scales) -> dict:
+    unit = ("fly", "pair", "rep")
+    data = {
+        "mbon_response": (unit + ("phase", "mbon"), responses),
+        "valence": (unit + ("phase",), tests["valence"]),
+        "choice": (unit, tests["choice"]),
+        "tie": (unit, tests["tie"]),
+        "silent": (unit, tests["silent"]),
+        "weight_scale": (("fly", "mbon"), scales * 1e9),
+    }
+    for name, values in summaries.items():
+        data[name] = ((), values) if name.endswith("_mean") else (("fly", "pair"), values)
+    variables = {}
+    for name, (dims, values) in data.items():
+        units, long_name = _ATTRS[name.removesuffix("_mean")]
+        if name.endswith("_mean"):
+            long_name = f"{long_name}; mean over flies and pairs"
+        variables[name] = xr.Variable(dims, values, {"units": units, "long_name": long_name})
+    return variables
+
+
+def _coords(seeds, odor_pairs, n_reps: int, n_mbon: int) -> dict:
+    first = cs_plus_is_first(n_reps)
+    a = np.array([p[0] for p in odor_pairs])[:, None]
+    b = np.array([p[1] for p in odor_pairs])[:, None]
+    return {
+        "fly": np.asarray(seeds),
+        "pair": np.arange(len(odor_pairs)),
+        "rep": np.arange(n_reps),
+        "phase": list(PHASES),
+        "mbon": np.arange(n_mbon),
+        "odor_a": ("pair", a[:, 0]),
+        "odor_b": ("pair", b[:, 0]),
+        "cs_plus": (("pair", "rep"), np.where(first, a, b)),
+        "cs_minus": (("pair", "rep"), np.where(first, b, a)),
+        "test_first": ("rep", np.where(first, "cs_plus", "cs_minus")),
+        "phase_odor": ("phase", list(PHASE_ODOR)),
+        "phase_weights": ("phase", list(PHASE_WEIGHTS)),
+        "phase_trial_offset": ("phase", list(PHASE_TRIAL)),
+        "mbon_role": ("mbon", mbon_roles(n_mbon)),
+    }
+
+
+def readout_dataset(
+    *, responses, scales, seeds, odor_pairs, reference, params: CircuitParams, homeostatic=True
+) -> xr.Dataset:
+    """The readout's Dataset from MBON responses ``(fly, pair, rep, phase, mbon)`` (Hz) and
+    weight scales ``(fly, mbon)`` (siemens)."""
+    tests = _per_test(responses, seeds, params)
+    variables = _variables(tests, _summaries(tests), responses, scales)
+    coords = _coords(seeds, odor_pairs, responses.shape[2], responses.shape[-1])
+    ds = xr.Dataset(variables, coords=coords)
+    learning = params.learning
+    ds.attrs.update(
+        title="flysim MBON readout",
+        protocol=learning.protocol,
+        learning_rate=float(learning.learning_rate),
+        weight_sd=float(learning.weight_sd),
+        mbon_rate_Hz=float(learning.mbon_rate),
+        normalisation="homeostatic" if homeostatic else "fixed scale",
+        reference_odors=json.dumps(list(reference)),
+        trial_of_phase="2 * rep + phase_trial_offset",
+    )
+    return ds

@@ -1,4 +1,4 @@
-"""Experiments built from ``simulate`` and ``conditioning`` plus the analysis metrics."""
+"""Experiments built from ``simulate``, the MBON readout and the analysis metrics."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import xarray as xr
 
 from ..analysis import decoding_accuracy, paired_similarity
-from ..inputs.odors import similar_pairs
+from ..inputs.odors import similar_pairs, with_reference_odors
 from ..params import CircuitParams
 from ..params.noise import Noise
 from ..params.overrides import declaration, typed_value
-from ..run.conditioning import conditioning
+from ..readout import conditioned_choice
 from ..run.simulate import simulate
 
 __all__ = ["discrimination", "pattern_separation", "input_noise"]
@@ -107,6 +107,7 @@ def discrimination(
     n_pairs: int = 4,
     n_trials: int = 10,
     n_mbon_trials: int = 4,
+    n_reference: int = 2,
     seeds=(0, 1, 2),
     noise_of=input_noise,
     noise_seed: int = 0,
@@ -118,17 +119,28 @@ def discrimination(
 
     - ``decoder_accuracy(noise, fly)``: cross-validated linear readout of which odor of a pair
       was presented, from single-trial KC spike counts (mean over pairs);
-    - ``mbon_accuracy(noise, fly)``: after aversive conditioning (CS+ = first odor of the pair),
-      the fraction of test trials in which the fly chooses the CS- (``flysim.learning``).
+    - ``mbon_accuracy(noise, fly)``: the MBON readout's choice accuracy after conditioning
+      (``flysim.readout.conditioned_choice``, ``n_mbon_trials`` counterbalanced repetitions per
+      pair on the same trials, weights scaled on ``n_reference`` reference odors; mean over
+      pairs). Needs ``n_trials >= 2 * n_mbon_trials``.
 
     ``noise_of(level, seed)`` turns a noise level into a ``Noise`` (default: ``input_noise``).
     Spread: over flies (wiring seeds) and, within a fly, trials and pairs.
     """
     levels = [float(v) for v in noise_levels]
     seeds = [int(s) for s in seeds]
+    if mbon and n_trials < 2 * n_mbon_trials:
+        raise ValueError(
+            f"discrimination: {n_mbon_trials} conditioning repetitions train and test on "
+            f"{2 * n_mbon_trials} trials per odor; n_trials is {n_trials}"
+        )
     panel = similar_pairs(
         n_pairs, similarity, n_glomeruli=params.network.n_glomeruli, seed=odor_seed
     )
+    if mbon:
+        panel = with_reference_odors(panel, n_reference, similarity)
+    names = list(panel.names)
+    test_pairs = [(names[2 * p], names[2 * p + 1]) for p in range(n_pairs)]
     n_folds = min(5, n_trials)
     decoder = np.zeros((len(levels), len(seeds)))
     mbon_acc = np.full((len(levels), len(seeds)), np.nan)
@@ -139,13 +151,21 @@ def discrimination(
         iterator = tqdm(list(iterator), desc="noise levels")
     for k, level in iterator:
         noise = noise_of(level, noise_seed + k)
-        ds = simulate(params, panel, n_trials=n_trials, noise=noise, seed=list(seeds))
+        ds = simulate(
+            params, panel, n_trials=n_trials, noise=noise, seed=list(seeds), record_spikes=mbon
+        )
         decoder[k] = _pair_decoding(ds, n_pairs, n_folds)
         if mbon:
-            learned = conditioning(
-                params, panel, n_trials=n_mbon_trials, noise=noise, seed=list(seeds)
-            )
-            mbon_acc[k] = learned.choice.sel(group="trained").mean(["pair", "trial"]).values
+            reference = names[2 * n_pairs :]
+            learned = conditioned_choice(ds, test_pairs, reference, n_mbon_trials, params)
+            mbon_acc[k] = learned.accuracy.mean("pair").values
+    return _result(
+        levels, seeds, decoder, mbon_acc, panel, ds, n_trials, n_mbon_trials, n_reference
+    )
+
+
+def _result(levels, seeds, decoder, mbon_acc, panel, ds, n_trials, n_mbon_trials, n_reference):
+    """The Dataset of :func:`discrimination`, with its provenance."""
     out = xr.Dataset(coords={"noise": levels, "fly": seeds})
     out["noise"].attrs.update(_level_attrs())
     out["decoder_accuracy"] = (
@@ -163,6 +183,7 @@ def discrimination(
             "input_similarity": json.dumps(panel.info["input_similarity"]),
             "n_trials": n_trials,
             "n_mbon_trials": n_mbon_trials,
+            "n_reference": n_reference,
             "params": ds.attrs["params"],
             "wiring_seeds": json.dumps(seeds),
             "structure_key": ds.attrs["structure_key"],

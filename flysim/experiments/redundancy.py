@@ -25,7 +25,7 @@ from ..analysis import (
     population_sparseness,
     two_way_bootstrap,
 )
-from ..inputs.odors import OdorPanel, similar_pairs
+from ..inputs.odors import similar_pairs, with_reference_odors
 from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
 from ..params.overrides import declaration, typed_value
@@ -93,9 +93,6 @@ READOUT_MEASURES = {
     "silent_fraction": "silent_fraction",
 }
 
-#: Reference odors (for the MBON weights' homeostatic scale) come from this seed + odor_seed,
-#: apart from the test pairs' panels.
-REFERENCE_SEED = 90_000
 
 #: Where LI can act (``li.site``), for labels.
 LI_SITES = {"apl": "APL", "ln": "antennal-lobe LNs", "both": "APL + antennal-lobe LNs"}
@@ -179,17 +176,7 @@ class PairDiscrimination:
         if not self.mbon_trials:
             return pairs
         # Reference odors from the same generator as the test odors (same breadth), other seed
-        other = similar_pairs(
-            -(-self.n_reference // 2),
-            self.similarity,
-            n_glomeruli=n_glomeruli,
-            seed=REFERENCE_SEED + self.odor_seed,
-        )
-        other = other.select(other.names[: self.n_reference])
-        names = list(pairs.names) + [f"reference{i:03d}" for i in range(other.n_odors)]
-        info = dict(pairs.info, reference_seed=REFERENCE_SEED + self.odor_seed)
-        responses = np.vstack([pairs.responses, other.responses])
-        return OdorPanel(responses, names, pairs.glomeruli, pairs.spontaneous, info)
+        return with_reference_odors(pairs, self.n_reference, self.similarity)
 
     def prepare(self, params: CircuitParams, noise: Noise) -> None:
         """Compile the network the points run (``flysim.scan`` calls this in its own process

@@ -16,7 +16,14 @@ import numpy as np
 
 from ..params.units import shown
 
-__all__ = ["OdorPanel", "OdorTableError", "synthetic_panel", "similar_pairs", "from_table"]
+__all__ = [
+    "OdorPanel",
+    "OdorTableError",
+    "synthetic_panel",
+    "similar_pairs",
+    "with_reference_odors",
+    "from_table",
+]
 
 #: Largest plausible |Δrate| in a receptor table; larger values are taken as a unit mistake.
 MAX_PLAUSIBLE_RATE = 1000.0
@@ -252,6 +259,25 @@ def similar_pairs(
             "input_similarity": realised,
         },
     )
+
+
+#: Reference odors (the MBON readout's homeostatic scale) come from this seed + the pairs' seed.
+REFERENCE_SEED = 90_000
+
+
+def with_reference_odors(pairs: OdorPanel, n_reference: int, similarity=0.8) -> OdorPanel:
+    """``pairs`` (a ``similar_pairs`` panel) followed by ``n_reference`` reference odors
+    ``reference000``, ...: more pairs of the same generator and breadth, from the seed
+    ``REFERENCE_SEED + pairs.info["seed"]``, never the test odors themselves."""
+    _check_count("n_reference", n_reference)
+    seed = REFERENCE_SEED + int(pairs.info.get("seed", 0))
+    other = similar_pairs(
+        -(-n_reference // 2), similarity, n_glomeruli=pairs.n_glomeruli, seed=seed
+    )
+    names = list(pairs.names) + [f"reference{i:03d}" for i in range(n_reference)]
+    responses = np.vstack([pairs.responses, other.responses[:n_reference]])
+    info = dict(pairs.info, reference_seed=seed, n_reference=n_reference)
+    return OdorPanel(responses, names, pairs.glomeruli, pairs.spontaneous, info)
 
 
 _SPONTANEOUS_NAMES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from brian2 import pA
+from brian2 import Hz, pA
 from readout_synthetic import active_sets, spike_dataset
 
 from flysim import load_params, with_overrides
@@ -48,7 +48,8 @@ def twins(params):
 
 def test_identical_test_responses_are_ties_decided_by_a_coin(twins, params):
     pairs, reference = [("a", "a_twin"), ("b", "b_twin")], ["ref0", "ref1", "ref2"]
-    params = with_overrides(params, {"learning.learning_rate": 0.5})  # no MBON silenced
+    # no MBON silenced: mild learning, MBONs well above threshold
+    params = with_overrides(params, {"learning.learning_rate": 0.5, "learning.mbon_rate": 40 * Hz})
     result = conditioned_choice(twins, pairs, reference, N_REPS, params)
     assert float(result.tie_fraction_mean) == 1.0 and bool(result.tie.all())
     assert float(result.silent_fraction_mean) == 0.0

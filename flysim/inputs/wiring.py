@@ -8,7 +8,14 @@ import numpy as np
 
 from ..params import CircuitParams, ParameterError
 
-__all__ = ["draw_claws", "mbon_roles", "depressed_mbons", "weight_factors", "WEIGHT_STREAM"]
+__all__ = [
+    "draw_claws",
+    "mbon_roles",
+    "valence",
+    "depressed_mbons",
+    "weight_factors",
+    "WEIGHT_STREAM",
+]
 
 
 def draw_claws(params: CircuitParams, fly_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +44,13 @@ def mbon_roles(n_mbon: int) -> np.ndarray:
             "promote approach, half avoidance"
         )
     return np.array(["approach"] * (n_mbon // 2) + ["avoidance"] * (n_mbon // 2))
+
+
+def valence(responses: np.ndarray) -> np.ndarray:
+    """An odor's valence: mean approach-MBON rate minus mean avoidance-MBON rate (Hz), over
+    the last axis (MBONs, in :func:`mbon_roles` order)."""
+    approach = mbon_roles(responses.shape[-1]) == "approach"
+    return responses[..., approach].mean(-1) - responses[..., ~approach].mean(-1)
 
 
 def depressed_mbons(n_mbon: int, protocol: str) -> np.ndarray:

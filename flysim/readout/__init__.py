@@ -59,7 +59,7 @@ fired no spike in the odor window of a test presentation after learning).
 Building blocks: :class:`KCSpikes` / :func:`kc_spikes_of` (the input), :func:`mbon_weights`,
 :func:`homeostatic_scale`, :func:`learn`, :func:`mbon_responses` (vectorised over presentations
 and MBONs), :func:`valence`, :func:`choose`; :func:`conditioned_choice` runs the protocol on a
-Dataset. This package imports numpy, xarray and ``flysim.params`` only.
+Dataset. This package imports numpy, xarray, ``flysim.params`` and ``flysim.inputs.wiring`` only.
 """
 
 from .conditioning import conditioned_choice

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from ..inputs.wiring import valence
 from ..params import CircuitParams
 from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
 from .weights import depressed_mbons, mbon_roles
@@ -15,13 +16,6 @@ __all__ = ["readout_dataset", "valence", "choose", "TIE_STREAM"]
 
 #: Keys the tie-breaking coins apart from the fly's other random streams.
 TIE_STREAM = 0x71E5
-
-
-def valence(responses: np.ndarray) -> np.ndarray:
-    """An odor's valence: mean approach-MBON rate minus mean avoidance-MBON rate (Hz), over
-    the last axis (MBONs)."""
-    approach = mbon_roles(responses.shape[-1]) == "approach"
-    return responses[..., approach].mean(-1) - responses[..., ~approach].mean(-1)
 
 
 def tie_coins(seeds, n_pairs: int, n_reps: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from brian2 import siemens
 
 from ..inputs.odors import OdorPanel
 from ..inputs.stimulus import Slot, orn_drive
-from ..inputs.wiring import depressed_mbons, mbon_roles, weight_factors
+from ..inputs.wiring import depressed_mbons, mbon_roles, valence, weight_factors
 from ..model.circuit import mbon_factor_input, window_counter
 from ..model.constants import LEARNING_DT
 from ..model.streams import slot_key
@@ -224,10 +224,9 @@ def _dataset(protocol: Conditioning, n_trials: int, controls: bool) -> xr.Datase
         response,
         {"units": "Hz", "long_name": "MBON rate in the odor window"},
     )
-    roles = mbon_roles(n_mbon)
     ds["valence"] = (
         dims,
-        response[..., roles == "approach"].mean(-1) - response[..., roles == "avoidance"].mean(-1),
+        valence(response),
         {"units": "Hz", "long_name": "mean approach minus mean avoidance MBON rate"},
     )
     learning = p.params.learning.protocol

@@ -15,12 +15,13 @@ mean and 95% t CI over flies of each fly's mean over the pairs. A benefit whose 
 is an effect; ``flysim.redundancy.claims`` judges the paper's claims by fixed rules.
 
 Run: ``python figures/fig_redundancy.py [--quick] [--out-dir DIR] [--workers N]
-[--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both] [--pairs N] [--trials N]``;
+[--set PATH=VALUE ...] [--noise HZ ...] [--li-site apl|ln|both] [--pairs N] [--tests N]``;
 ``--set`` changes a parameter of every condition (e.g. ``--set li.strength=2``; values are TOML:
 ``--set 'sfa.tau={value=100, unit="ms"}'``), ``--noise`` replaces the noise levels,
 ``--li-site`` moves LI from the APL to the antennal-lobe LNs (``ln``) or uses both,
-``--pairs N --trials N`` set the odor pairs and conditioning repetitions per point (cost grows
-with their product: 20 x 20 is 25x the default's).
+``--pairs N --tests N`` set the odor pairs per odor panel and the conditioning repetitions
+(tests) per pair (each test needs a training and a test trial per odor; cost grows with their
+product: 10 pairs per panel x 20 tests, the issue-scale table, is 25x the default's).
 Quick: ``tiny`` preset, 3 noise levels, 2 flies, decoder only (about a minute once compiled).
 Full: ``drosophila_adult``, 6 noise levels (0-40 Hz, where the MBON choice goes from perfect to
 chance), 5 flies, 4 pairs x 4 conditioning repetitions, whose test presentations the KC decoder
@@ -91,7 +92,7 @@ def main(
     noise_levels=None,
     li_site: str = "apl",
     n_pairs=None,
-    n_trials=None,
+    n_tests=None,
 ):
     import flysim
     from flysim.params import ParameterError
@@ -114,14 +115,15 @@ def main(
         noise_levels = [0, 20, 50] if quick else [0, 5, 10, 15, 25, 40]
     out_dir = HERE if out_dir is None else Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    n_tests = n_tests or (2 if quick else 4)
     result = redundancy(
         params,
         noise_levels,
         experiment=PairDiscrimination(
             n_pairs=n_pairs or 2,  # per odor panel
-            n_trials=n_trials or (4 if quick else 8),
+            n_trials=2 * n_tests,  # a training and a test trial per repetition
             similarity=0.8,
-            mbon_trials=(n_trials or (4 if quick else 8)) // 2,
+            mbon_trials=n_tests,
             n_reference=2,
         ),
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
@@ -172,7 +174,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--pairs", type=int, default=None, help="odor pairs per point (4)")
     parser.add_argument(
-        "--trials", type=int, default=None, help="conditioning repetitions (tests) per pair (4)"
+        "--tests", type=int, default=None, help="conditioning repetitions (tests) per pair (4)"
     )
     arguments = parser.parse_args()
     main(
@@ -183,5 +185,5 @@ if __name__ == "__main__":
         arguments.noise,
         arguments.li_site,
         arguments.pairs,
-        arguments.trials,
+        arguments.tests,
     )

@@ -18,6 +18,7 @@ _LAZY = {
     "simulate": "flysim.run.simulate",
     "calibrate": "flysim.experiments.calibrate",
     "open_result": "flysim.run.provenance",
+    "open_scan": "flysim.scan",
     "odors": "flysim.odors",
     "analysis": "flysim.analysis",
     "adapters": "flysim.adapters",

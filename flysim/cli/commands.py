@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from ..run.interrupt import run_program
+from .paths import checked_output
 
 __all__ = ["main"]
 
@@ -60,6 +61,8 @@ def _run_config(path: Path, out: Path | None):
         raise ValueError(
             f"config '{path}': unknown keys {sorted(unknown)} (known: {sorted(known)})"
         )
+    out = out or (path.parent / config["out"] if "out" in config else None)
+    out = None if out is None else checked_output(out)  # before the simulation
     params = load_params(config.get("preset", "drosophila_adult"))
     params = with_overrides(params, config.get("overrides", {}))
     odors = config.get("odors", {"synthetic": 10, "seed": 0})
@@ -80,10 +83,15 @@ def _run_config(path: Path, out: Path | None):
         seed=config.get("seed", 0),
         progress=True,
     )
-    out = out or (path.parent / config["out"] if "out" in config else None)
     if out is not None:
         ds.to_netcdf(out)
     return ds, out
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _info():
@@ -144,6 +152,7 @@ def _figures(quick: bool, directory: Path | None = None) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="flysim", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"flysim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo", help="the LI x SFA x noise experiment at a quick scale: table, figure, netCDF"
@@ -174,6 +183,7 @@ def main(argv=None) -> int:
     where.add_argument("--workers", type=int, default=None, help="local dask workers")
     where.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
     scan.add_argument("--store", type=Path, default=None, help="zarr store (overrides the file)")
+    scan.add_argument("--out", type=Path, default=None, help="also write the result (.nc)")
     scan.add_argument("--no-progress", action="store_true")
     sub.add_parser("info", help="versions, cache location, compiled circuits")
     figures = sub.add_parser("figures", help="run every figures/fig_*.py script (source tree)")
@@ -204,6 +214,7 @@ def _command(args) -> int:
         elif args.command == "scan":
             from .config import run_scan_file
 
+            out = None if args.out is None else checked_output(args.out)
             result = run_scan_file(
                 args.config,
                 workers=args.workers,
@@ -212,6 +223,9 @@ def _command(args) -> int:
                 progress=not args.no_progress,
             )
             print(result)
+            if out is not None:
+                result.to_netcdf(out)
+                print(f"  written: {out}")
         elif args.command == "info":
             _info()
         elif args.command == "figures":

@@ -9,8 +9,8 @@
     [overrides]                     # optional: base parameter changes
     "sfa.tau" = { value = 200, unit = "ms" }
 
-    [experiment]                    # a name from flysim.experiments.EXPERIMENTS and its settings
-    name = "summary"
+    [experiment]                    # a name from flysim.experiments.EXPERIMENTS (or a class of
+    name = "summary"                # your own, "package.module:Class") and its settings
     n_odors = 4
 
     [grid]                          # path -> list of values
@@ -115,6 +115,33 @@ def _noise(table, fail) -> Noise:
         fail(str(error))
 
 
+def _experiment_class(name, fail):
+    """A registered experiment, or a user's ``"package.module:Class"``."""
+    import importlib
+
+    from ..experiments import EXPERIMENTS
+
+    if not isinstance(name, str):
+        fail(f"experiment.name must be a string, got {name!r}")
+    if ":" not in name:
+        if name not in EXPERIMENTS:
+            fail(
+                f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)}; or a class as "
+                f"'package.module:Class')"
+            )
+        return EXPERIMENTS[name]
+    module_name, _, attribute = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as error:
+        fail(f"experiment {name!r}: cannot import module {module_name!r} ({error})")
+    except AttributeError:
+        fail(f"experiment {name!r}: module {module_name!r} has no {attribute!r}")
+    if not callable(cls):
+        fail(f"experiment {name!r} is not a class or function")
+    return cls
+
+
 def _experiment(table, fail):
     from ..experiments import EXPERIMENTS
 
@@ -122,9 +149,7 @@ def _experiment(table, fail):
         fail(f"[experiment] must be a table with a name (one of: {', '.join(EXPERIMENTS)})")
     settings = dict(table)
     name = settings.pop("name")
-    if name not in EXPERIMENTS:
-        fail(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
-    cls = EXPERIMENTS[name]
+    cls = _experiment_class(name, fail)
     import inspect
 
     known = [p for p in inspect.signature(cls).parameters if p != "self"]

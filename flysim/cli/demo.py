@@ -28,6 +28,7 @@ from ..params import load_params, with_overrides
 from ..params.noise import Noise
 from ..run.interrupt import INTERRUPTIONS, interruptible
 from ..scan.grid import normalize_grid
+from .paths import checked_output
 
 __all__ = ["DEMO", "DIAGNOSTICS", "demo_experiment", "run_demo"]
 
@@ -169,7 +170,7 @@ def run_demo(
     --flies N --noise HZ ... --li-site SITE`` sets ``seeds``, ``noise_levels``, ``li_site``).
     """
     scale = {**DEMO, **(scale or {})}
-    out = Path(out)
+    out = checked_output(out, "demo output", make_parents=True)  # before an hour of work
     params = load_params(scale["preset"])
     _check_scale(scale, params)
     experiment = demo_experiment(scale)
@@ -200,7 +201,6 @@ def run_demo(
             progress=progress,
         )
         result.load()
-    out.parent.mkdir(parents=True, exist_ok=True)
     result.to_netcdf(out)
     figure = out.with_suffix(".png")
     _figure(result, figure)

@@ -6,9 +6,13 @@
 - :mod:`~flysim.experiments.circuit_vs_adapter`: the circuit and its ML adapter, same metrics.
 """
 
+from .redundancy import PairDiscrimination
 from .summary import SummaryExperiment, summary_experiment
 
-__all__ = ["EXPERIMENTS", "SummaryExperiment", "summary_experiment"]
+__all__ = ["EXPERIMENTS", "PairDiscrimination", "SummaryExperiment", "summary_experiment"]
 
-#: Experiments by name, as used in scan files (``[experiment] name = "summary"``).
-EXPERIMENTS = {"summary": SummaryExperiment}
+#: Experiments by name, as used in scan files (``[experiment] name = "summary"``; a user's own
+#: experiment class is named ``"package.module:Class"``). ``pair_discrimination`` is one point of
+#: the LI x SFA x noise experiment: scan it over ``li.enabled``, ``sfa.enabled`` and
+#: ``noise.input_sigma``.
+EXPERIMENTS = {"summary": SummaryExperiment, "pair_discrimination": PairDiscrimination}

@@ -92,9 +92,10 @@ def open_result(path):
     """Load a saved result (netCDF file or zarr directory) into memory, checking its version.
 
     Raises a one-line ``ValueError`` if the file is missing or unreadable, and
-    ``VersionMismatchError`` (a ValueError) if another flysim major.minor wrote it. A scan's
-    store is not one Dataset: re-run the same ``flysim.scan.scan`` call to read it (nothing is
-    recomputed).
+    ``VersionMismatchError`` (a ValueError) if another flysim major.minor wrote it: while
+    flysim is 0.x a minor version may change what a stored variable means (the compatibility
+    policy; from 1.0 on, results of the same major version will be read). A scan's store is
+    read with ``flysim.open_scan``.
     """
     import xarray as xr
 
@@ -103,10 +104,7 @@ def open_result(path):
         raise ValueError(f"result '{path}' does not exist")
     if path.is_dir() and (path / "points").is_dir():
         check_version(stored_versions(path).get("flysim"), f"scan store '{path}'")
-        raise ValueError(
-            f"'{path}' is a scan store: read it by running the same flysim.scan.scan call "
-            f"(finished points are not recomputed)"
-        )
+        raise ValueError(f"'{path}' is a scan store: read it with flysim.open_scan('{path}')")
     try:
         if path.is_dir():
             with warnings.catch_warnings():  # "no consolidated metadata" is not the user's problem

@@ -76,11 +76,12 @@ from ..params.units import shown
 from .assemble import assemble
 from .execute import ScanPointError, execute, point_key, point_label
 from .experiment import describe_experiment
-from .grid import Axis, check_seeds, normalize_grid
-from .store import FORMAT, MemoryStore, ScanStore, StoreMismatchError
+from .grid import Axis, axis_of, check_seeds, normalize_grid
+from .store import FORMAT, MemoryStore, ScanStore, StoreMismatchError, read_store
 
 __all__ = [
     "scan",
+    "open_scan",
     "Axis",
     "normalize_grid",
     "describe_experiment",
@@ -149,9 +150,31 @@ def scan(
     points = _points(axes, seeds)
     opened = MemoryStore(identity) if store is None else ScanStore(store, identity)
     with opened as st:
+        st.write_request({"axes": [[a.path, list(a.coords)] for a in axes], "seeds": seeds})
         tasks = _missing_tasks(points, axes, st.keys(), base_params, noise)
         _run(tasks, len(points), st, experiment, workers, scheduler, retries, progress)
         datasets = [st.read(point_key(p["values"], p["seed"]), p) for p, _ in points]
+    return assemble(datasets, axes, seeds, identity)
+
+
+def open_scan(store) -> xr.Dataset:
+    """The Dataset of the latest ``scan`` call on ``store``, read from the store alone (equal
+    to what that call returned; nothing is computed). A one-line ``ValueError`` if ``store`` is
+    not a scan store, was written by another flysim major.minor, or misses points of that call
+    (an interrupted scan: rerun it to finish)."""
+    identity, request = read_store(store)
+    axes = [axis_of(path, coords) for path, coords in request["axes"]]
+    seeds = check_seeds(request["seeds"])
+    points = _points(axes, seeds)
+    reader = ScanStore(store, identity)  # reads only: no lock, so a running scan may write on
+    done = reader.keys()
+    missing = [p for p, _ in points if point_key(p["values"], p["seed"]) not in done]
+    if missing:
+        raise ValueError(
+            f"store '{store}': {len(missing)} of the latest scan's {len(points)} points are "
+            f"missing (first: {point_label(missing[0])}); rerun the scan to finish it"
+        )
+    datasets = [reader.read(point_key(p["values"], p["seed"]), p) for p, _ in points]
     return assemble(datasets, axes, seeds, identity)
 
 

@@ -12,7 +12,7 @@ from ..params.noise import Noise
 from ..params.overrides import apply_overrides, declaration, get_path, plain_value, typed_value
 from ..params.units import shown
 
-__all__ = ["Axis", "normalize_grid", "grid_declaration", "check_seeds"]
+__all__ = ["Axis", "axis_of", "normalize_grid", "grid_declaration", "check_seeds"]
 
 
 @dataclass(frozen=True)
@@ -74,20 +74,21 @@ def _refuse_duplicates(path, coords, unit):
         seen.add(marker)
 
 
-def _axis(path, values, base_params: CircuitParams, base_noise: Noise) -> Axis:
+def axis_of(path: str, coords) -> Axis:
+    """The axis of ``path`` with these (checked, plain) coordinates."""
     meta = grid_declaration(path)
-    values = _values_list(path, values)
-    coords = [_coordinate(path, value, base_params, base_noise) for value in values]
     kind = meta.get("kind")  # None for a plain string field such as kc.neuron
     unit = meta.get("unit") if kind in ("quantity", "number") else None
     _refuse_duplicates(path, coords, unit)
     return Axis(
-        path=path,
-        coords=tuple(coords),
-        unit=unit,
-        kind=kind,
-        optional=bool(meta.get("optional")),
+        path=path, coords=tuple(coords), unit=unit, kind=kind, optional=bool(meta.get("optional"))
     )
+
+
+def _axis(path, values, base_params: CircuitParams, base_noise: Noise) -> Axis:
+    grid_declaration(path)  # an unknown path is named before its values are looked at
+    values = _values_list(path, values)
+    return axis_of(path, [_coordinate(path, value, base_params, base_noise) for value in values])
 
 
 def normalize_grid(grid, base_params: CircuitParams, base_noise: Noise | None = None):

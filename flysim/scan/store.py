@@ -5,6 +5,8 @@ Layout of a store directory (a zarr v3 hierarchy)::
     STORE/
       zarr.json                 root group; attrs["flysim_scan"] = what scan this store belongs to
                                 (the one driver writing to the store holds a flock on this file)
+      request.json              the grid (paths, values in order) and fly seeds of the latest
+                                scan call, so that ``flysim.scan.open_scan`` rebuilds its Dataset
       points/
         zarr.json
         <key>/                  one finished point (an xarray Dataset written with to_zarr)
@@ -33,13 +35,21 @@ import xarray as xr
 from ..params.noise import Noise
 from ..run.provenance import VERSIONS, check_version, package_versions, stored_versions
 
-__all__ = ["ScanStore", "MemoryStore", "StoreMismatchError", "FORMAT", "stored_versions"]
+__all__ = [
+    "ScanStore",
+    "MemoryStore",
+    "StoreMismatchError",
+    "FORMAT",
+    "read_store",
+    "stored_versions",
+]
 
 #: Written into the store; bump when the layout changes.
 FORMAT = "flysim-scan/1"
 _ATTR = "flysim_scan"
 _POINT_ATTR = "flysim_scan_point"
 _TMP = ".tmp-"
+_REQUEST = "request.json"
 
 
 class StoreMismatchError(ValueError):
@@ -121,6 +131,9 @@ class MemoryStore:
 
     def keys(self) -> set[str]:
         return set(self._points)
+
+    def write_request(self, request: dict):
+        pass  # nothing outlives the scan call
 
     def write(self, key: str, ds: xr.Dataset, point: dict):
         self._points.setdefault(key, ds.assign_attrs({_POINT_ATTR: json.dumps(point)}))
@@ -219,7 +232,7 @@ class ScanStore:
             raise RuntimeError(f"store '{self.path}' is in use by another running scan") from None
         self.points.mkdir(exist_ok=True)
         # Debris of a driver killed while writing a point: never renamed, so never a point.
-        for child in self.points.iterdir():
+        for child in [*self.points.iterdir(), *self.path.glob(f"{_TMP}{_REQUEST}-*")]:
             if child.name.startswith(_TMP):
                 shutil.rmtree(child, ignore_errors=True)
         return self
@@ -231,6 +244,13 @@ class ScanStore:
             os.close(self._lock_fd)
             self._lock_fd = None
         return False
+
+    # -- the latest request ----------------------------------------------------------------------
+    def write_request(self, request: dict):
+        """Record the grid and seeds of this scan call (atomically: temporary file, rename)."""
+        tmp = self.path / f"{_TMP}{_REQUEST}-{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps(request, sort_keys=True))
+        os.rename(tmp, self.path / _REQUEST)
 
     # -- points --------------------------------------------------------------------------------
     def keys(self) -> set[str]:
@@ -281,3 +301,27 @@ class ScanStore:
             if var.dtype.kind == "T":
                 ds[name] = var.copy(data=np.asarray(var.values, dtype=str))
         return ds
+
+
+def read_store(path) -> tuple[dict, dict]:
+    """(identity, latest request) of the store at ``path``, checked: a one-line ``ValueError``
+    if it is not a flysim scan store, was written by another flysim major.minor, or records no
+    request (a store made before requests were recorded: rerun its scan call once)."""
+    path = Path(path).expanduser()
+    try:
+        identity = json.loads((path / "zarr.json").read_text())["attributes"][_ATTR]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"'{path}' is not a flysim scan store") from None
+    check_version(stored_versions(path).get("flysim"), f"store '{path}'", error=StoreMismatchError)
+    if identity.get("format") != FORMAT:
+        raise StoreMismatchError(
+            f"store '{path}' has format {identity.get('format')!r}, this flysim reads {FORMAT!r}"
+        )
+    try:
+        request = json.loads((path / _REQUEST).read_text())
+    except (OSError, ValueError):
+        raise ValueError(
+            f"store '{path}' records no scan request (made by an older flysim): run its scan "
+            "call once more (finished points are not recomputed) to record it"
+        ) from None
+    return identity, request

@@ -42,3 +42,61 @@ def test_errors_are_one_line(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "kc.tau_m" in proc.stderr
     proc = run_cli("run", str(tmp_path / "missing.toml"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_version():
+    from flysim import __version__
+
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"flysim {__version__}"
+
+
+SCAN = """preset = "tiny"
+seeds = [1, 0]
+store = "s.zarr"
+[experiment]
+name = "fakes:FakeExperiment"
+[grid]
+"li.strength" = [1.0, 0.5]
+"noise.input_sigma" = { value = [0, 5], unit = "Hz" }
+"""
+
+
+def _fake_env():
+    import os
+
+    tests = str(ROOT / "tests")  # where fakes.FakeExperiment lives
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+
+
+def test_scan_out_writes_the_dataset_open_scan_reads(tmp_path):
+    from flysim.scan import open_scan
+
+    config = tmp_path / "scan.toml"
+    config.write_text(SCAN)
+    out = tmp_path / "scan.nc"
+    proc = run_cli("scan", str(config), "--out", str(out), "--no-progress", env=_fake_env())
+    assert proc.returncode == 0, proc.stderr
+    with xr.open_dataset(out) as written:
+        xr.testing.assert_identical(written.load(), open_scan(tmp_path / "s.zarr"))
+    assert list(written["li.strength"].values) == [1.0, 0.5]
+
+
+def test_bad_output_paths_are_one_line_before_any_work(tmp_path):
+    config = tmp_path / "scan.toml"
+    config.write_text(SCAN)
+    (tmp_path / "folder.nc").mkdir()
+    cases = {
+        "scan.txt": "must end in .nc",
+        "folder.nc": "is a directory",
+        "missing/scan.nc": "the directory",
+    }
+    for out, message in cases.items():
+        proc = run_cli("scan", str(config), "--out", str(tmp_path / out), env=_fake_env())
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0
+        assert not (tmp_path / "s.zarr").exists()  # nothing ran
+    proc = run_cli("run", "examples/run_small.toml", "--out", str(tmp_path / "x.csv"))
+    assert proc.returncode == 2 and "must end in .nc" in proc.stderr
+    proc = run_cli("demo", "--out", str(tmp_path / "folder.nc"))
+    assert proc.returncode == 2 and "is a directory" in proc.stderr

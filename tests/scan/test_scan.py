@@ -16,6 +16,7 @@ import xarray as xr
 from brian2 import Hz, ms, nS, pA, second
 from fakes import FAKE_GRID, PAYLOAD, FakeExperiment
 
+import flysim
 from flysim import Noise
 from flysim.cli.config import ScanConfigError, load_scan_config, run_scan_file
 from flysim.experiments import summary_experiment
@@ -24,6 +25,7 @@ from flysim.scan import (
     StoreMismatchError,
     describe_experiment,
     normalize_grid,
+    open_scan,
     scan,
 )
 from flysim.scan.store import ScanStore
@@ -400,6 +402,62 @@ def test_fake_scan_extends_seeds_and_keeps_string_coords(tiny, tmp_path):
     xr.testing.assert_identical(in_memory, more)
 
 
+def test_open_scan_returns_the_latest_scan_from_the_store_alone(tiny, tmp_path):
+    store = tmp_path / "s.zarr"
+    grid = {"li.strength": [1.0, 0.5], "noise.input_sigma": [5 * Hz, 0 * Hz], "kc.neuron": ["lif"]}
+    first = scan(FakeExperiment(), tiny, grid, seeds=[1, 0], store=store, progress=False)
+    xr.testing.assert_identical(open_scan(store), first)  # order of values and seeds kept
+    assert list(open_scan(str(store))["li.strength"].values) == [1.0, 0.5]
+    part = scan(FakeExperiment(), tiny, grid, seeds=[0], store=store, progress=False)
+    xr.testing.assert_identical(open_scan(store), part)  # the latest call's grid
+    with pytest.raises(ValueError, match=r"is a scan store: read it with flysim.open_scan"):
+        flysim.open_result(store)
+    # An interrupted call (its request recorded, some points missing) is named, not half-read.
+    request = {
+        "axes": [
+            ["li.strength", [1.0, 0.5, 2.0]],
+            ["noise.input_sigma", [5.0, 0.0]],
+            ["kc.neuron", ["lif"]],
+        ],
+        "seeds": [0],
+    }
+    with ScanStore(store, _identity_of(store)) as st:
+        st.write_request(request)
+    with pytest.raises(
+        ValueError,
+        match=r"2 of the latest scan's 6 points are missing \(first: "
+        r"li.strength=2.0, noise.input_sigma=5.0, kc.neuron=lif, fly=0\)",
+    ):
+        open_scan(store)
+
+
+def _identity_of(store):
+    import json
+
+    return json.loads((store / "zarr.json").read_text())["attributes"]["flysim_scan"]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.mkdir(), "is not a flysim scan store"),
+        (lambda p: None, "is not a flysim scan store"),
+    ],
+)
+def test_open_scan_refuses_what_is_not_a_store(tmp_path, make, message):
+    make(tmp_path / "x.zarr")
+    with pytest.raises(ValueError, match=message):
+        open_scan(tmp_path / "x.zarr")
+
+
+def test_open_scan_of_a_store_without_request_says_how_to_record_it(tiny, tmp_path):
+    store = tmp_path / "s.zarr"
+    scan(FakeExperiment(), tiny, FAKE_GRID, seeds=[0], store=store, progress=False)
+    (store / "request.json").unlink()  # as a store written before requests were recorded
+    with pytest.raises(ValueError, match="records no scan request .* run its scan call once"):
+        open_scan(store)
+
+
 def test_debris_of_a_killed_write_is_ignored_and_removed(tiny, tmp_path):
     store = tmp_path / "s.zarr"
     scan(FakeExperiment(), tiny, FAKE_GRID, seeds=[0], store=store, progress=False)
@@ -588,6 +646,19 @@ def test_scan_file_quantities_and_dotted_keys(tmp_path):
     assert [a.coords for a in axes] == [(100.0, 200.0), (10.0, 20.0), (0.0, 5.0)]
 
 
+def test_scan_files_name_the_li_sfa_experiment_or_a_class_of_ones_own(tmp_path):
+    path = tmp_path / "scan.toml"
+    grid = "[grid]\n'li.enabled' = [false, true]\n'sfa.enabled' = [false, true]\n"
+    path.write_text(
+        BASE.replace("summary", "pair_discrimination") + "n_pairs = 2\nmbon_trials = 2\n" + grid
+    )
+    experiment = load_scan_config(path).experiment
+    assert experiment.describe()["name"] == "pair_discrimination"
+    assert (experiment.n_pairs, experiment.mbon_trials) == (2, 2)
+    path.write_text(BASE.replace("summary", "fakes:FakeExperiment") + "payload = 3\n" + grid)
+    assert load_scan_config(path).experiment.describe() == FakeExperiment(payload=3).describe()
+
+
 BASE = """preset = "tiny"\nseeds = [0]\nstore = "s.zarr"\n[experiment]\nname = "summary"\n"""
 
 
@@ -615,6 +686,18 @@ BASE = """preset = "tiny"\nseeds = [0]\nstore = "s.zarr"\n[experiment]\nname = "
         (
             BASE.replace("summary", "retina") + "[grid]\n'li.strength'=[1.0]\n",
             "unknown experiment 'retina'",
+        ),
+        (
+            BASE.replace("summary", "no_such_module:Thing") + "[grid]\n'li.strength'=[1.0]\n",
+            "experiment 'no_such_module:Thing': cannot import module 'no_such_module'",
+        ),
+        (
+            BASE.replace("summary", "fakes:Nothing") + "[grid]\n'li.strength'=[1.0]\n",
+            "experiment 'fakes:Nothing': module 'fakes' has no 'Nothing'",
+        ),
+        (
+            BASE.replace("summary", "fakes:PAYLOAD") + "[grid]\n'li.strength'=[1.0]\n",
+            "experiment 'fakes:PAYLOAD' is not a class or function",
         ),
         (
             BASE + "n_odorz = 3\n[grid]\n'li.strength'=[1.0]\n",

@@ -25,6 +25,7 @@ OUTPUTS = {
         {"input_similarity", "pn_similarity", "kc_similarity"},
     ),
     "fig_kvlif_vs_lif": ("kvlif_vs_lif_quick", {"rate", "dynamic_range"}),
+    "fig_real_panel": ("real_panel_quick", {"kc_coding", "kc_correlation", "pn_correlation"}),
     "fig_discrimination_noise": (
         "discrimination_noise_quick",
         {"decoder_accuracy", "mbon_accuracy"},
@@ -52,6 +53,16 @@ def test_fig_circuit(tmp_path):
     coding = saved.kc_coding_level.mean("fly")
     assert coding.sel(condition="none") > 2 * coding.sel(condition="LI+SFA")  # APL sparsens
     assert set(saved.kc_spike_condition.values) == set(range(len(CONDITIONS)))
+
+
+def test_fig_real_panel(tmp_path):
+    pytest.importorskip("drosolf", reason='the data extra: pip install "flysim[data]"')
+    saved = run_quick("fig_real_panel", tmp_path)
+    assert saved.kc_coding.dims == ("panel", "apl", "fly", "odor")
+    lobe = saved.sel(panel="H&C 2006, antennal lobe").mean("fly")
+    # KCs decorrelate the measured panel relative to PNs, the APL more so
+    assert lobe.kc_correlation.sel(apl="on") < lobe.pn_correlation.sel(apl="on")
+    assert lobe.kc_correlation.sel(apl="off") > lobe.kc_correlation.sel(apl="on")
 
 
 def test_fig_redundancy(tmp_path):

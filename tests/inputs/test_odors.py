@@ -3,6 +3,7 @@ import pytest
 from brian2 import Hz
 
 from flysim import Noise, load_params
+from flysim.inputs.glomeruli import ANTENNAL_LOBE, UNMEASURED_SPONTANEOUS_HZ
 from flysim.inputs.stimulus import Slot, orn_drive
 from flysim.odors import OdorTableError, from_table, similar_pairs, synthetic_panel
 
@@ -39,11 +40,77 @@ def test_table_with_receptor_row_and_spontaneous(tmp_path):
         "1-hexanol\t10\t80\t0\n",
         "hallem.tsv",
     )
-    panel = from_table(path)
+    panel = from_table(path, placement="panel")
     assert panel.names == ("ethyl acetate", "1-hexanol")
     assert panel.glomeruli == ("DM1", "DM2", "VA2")
     assert np.array_equal(panel.spontaneous, [8, 5, 12])
     assert panel.responses[0, 1] == -3
+    assert panel.info["receptors"] == {"Or42b": "DM1", "Or59b": "DM2", "Or92a": "VA2"}
+    # By default the measured glomeruli sit inside the whole antennal lobe
+    placed = from_table(path)
+    assert placed.glomeruli == ANTENNAL_LOBE and placed.n_glomeruli == 50
+    dm2 = ANTENNAL_LOBE.index("DM2")
+    assert placed.responses[0, dm2] == -3 and placed.spontaneous[dm2] == 5
+    others = [k for k, g in enumerate(ANTENNAL_LOBE) if g not in ("DM1", "DM2", "VA2")]
+    assert not placed.responses[:, others].any()
+    assert np.all(placed.spontaneous[others] == UNMEASURED_SPONTANEOUS_HZ)
+    assert placed.info["placement"].startswith("antennal lobe: 3 measured of 50")
+
+
+#: A Hallem & Carlson-format table: DM5 twice (Or33b and Or85a, co-expressed), Or85b without a
+#: glomerulus, a CAS column; glomerulus row first.
+HC = (
+    "odor,DM2,DM5,DM5,,VA1v,cas_number\n"
+    "odor,22a,33b,85a,85b,47b,\n"
+    "ethyl butyrate,200,10,-5,30,-20,105-54-4\n"
+    "1-hexanol,20,40,60,-3,50,111-27-3\n"
+    "spontaneous firing rate,4,14,16,13,47,\n"
+)
+
+
+def _swap_header_rows(text):
+    lines = text.splitlines(keepends=True)
+    return lines[1] + lines[0] + "".join(lines[2:])
+
+
+@pytest.mark.parametrize("order", ["glomeruli first", "receptors first"])
+def test_hallem_carlson_format_rules(tmp_path, order):
+    text = HC if order == "glomeruli first" else _swap_header_rows(HC)
+    panel = from_table(write(tmp_path, text), placement="panel")
+    assert panel.glomeruli == ("DM2", "DM5", "VA1v")  # 85b (no glomerulus) not simulated
+    assert panel.responses[:, 1].tolist() == [5.0, 100.0]  # DM5 = Or33b + Or85a
+    assert panel.spontaneous.tolist() == [4.0, 15.0, 47.0]  # one neuron's baseline: the mean
+    routes = panel.info["receptors"]
+    assert routes["33b"] == routes["85a"] == "DM5 (co-expressed: responses summed)"
+    assert routes["85b"] == "not simulated: no glomerulus in the table"
+    assert len(routes) == 5 and panel.info["metadata_columns"] == ["cas_number"]
+    separate = from_table(write(tmp_path, text), coexpressed="separate", unassigned="keep")
+    assert separate.glomeruli == ("DM2", "DM5 (33b)", "DM5 (85a)", "85b", "VA1v")
+    assert separate.info["placement"].startswith("panel")  # not all are glomeruli
+    assert from_table(write(tmp_path, text)).glomeruli == ANTENNAL_LOBE
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("odor,DM2,DM5\nx,n/a,n/a\ny,1,2\n", "line 2 ('x'), column 'DM2': non-numeric 'n/a'"),
+        ("odor,DM2,DM5\nx,,\ny,1,2\n", "line 2 ('x'), column 'DM2': missing value"),
+        ("odor,DM2,DM5\ny,1,2\nx,n/a,3\n", "line 3 ('x'), column 'DM2': non-numeric 'n/a'"),
+        ("odor,DM2,DM2\nx,1,2\n", "duplicated glomerulus names: ['DM2']"),
+        (HC.replace("111-27-3", "111-27-3,9"), "line 4: 8 cells, header has 7"),
+    ],
+)
+def test_malformed_rows_are_named_wherever_they_are(tmp_path, text, fragment):
+    with pytest.raises(OdorTableError) as info:
+        from_table(write(tmp_path, text))
+    assert fragment in str(info.value)
+
+
+def test_placement_and_options_are_checked(tmp_path):
+    with pytest.raises(OdorTableError, match=r"not among them: \['a'\]"):
+        from_table(write(tmp_path, "odor,a,DM2\nx,1,2\n"), placement="antennal_lobe")
+    with pytest.raises(OdorTableError, match="coexpressed must be one of"):
+        from_table(write(tmp_path, HC), coexpressed="max")
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,14 @@ def _run_config(path: Path, out: Path | None):
     params = with_overrides(params, config.get("overrides", {}))
     odors = config.get("odors", {"synthetic": 10, "seed": 0})
     if "table" in odors:
-        panel = from_table((path.parent / odors["table"]).resolve())
+        options = {k: v for k, v in odors.items() if k != "table"}
+        unknown = set(options) - {"coexpressed", "unassigned", "placement"}
+        if unknown:
+            raise ValueError(
+                f"config '{path}': unknown keys {sorted(unknown)} in [odors] (known: table, "
+                "coexpressed, unassigned, placement)"
+            )
+        panel = from_table((path.parent / odors["table"]).resolve(), **options)
     else:
         panel = synthetic_panel(
             int(odors.get("synthetic", 10)),

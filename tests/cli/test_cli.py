@@ -100,3 +100,20 @@ def test_bad_output_paths_are_one_line_before_any_work(tmp_path):
     assert proc.returncode == 2 and "must end in .nc" in proc.stderr
     proc = run_cli("demo", "--out", str(tmp_path / "folder.nc"))
     assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
+def test_odor_table_problems_in_a_run_config_are_one_line(tmp_path):
+    table = tmp_path / "hc.csv"
+    table.write_text("odor,DM2,DM5,DM5\nodor,22a,33b,85a\nx,1,n/a,3\n")
+    cases = {
+        'table = "hc.csv"': "line 3 ('x'), column 'DM5': non-numeric 'n/a'",
+        'table = "hc.csv"\nplacement = "retina"': "placement must be one of",
+        'table = "hc.csv"\ncolour = 1': "unknown keys ['colour'] in [odors]",
+        'table = "missing.csv"': "does not exist",
+    }
+    for odors, message in cases.items():
+        config = tmp_path / "run.toml"
+        config.write_text(f'preset = "tiny"\n[odors]\n{odors}\n')
+        proc = run_cli("run", str(config))
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0

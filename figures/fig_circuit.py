@@ -1,13 +1,14 @@
 """Claim: the circuit's KC odor code is sparse, and its two mechanisms shape it differently.
 Lateral inhibition (LI, the APL) sets how many KCs respond: switching it off raises the KC
-coding level at least twofold (Lin et al. 2014; default adult circuit 0.135 -> 0.435) and
+coding level at least twofold (Lin et al. 2014; default adult circuit 0.062 -> 0.243) and
 lowers population sparseness. Spike-frequency adaptation (SFA) sets when they respond: it
 concentrates spikes at odor onset (lower late/early spike ratio; Betkiewicz et al. 2020).
 SFA alone leaves the coding level unchanged; with LI on it raises it, because adapted KCs
-drive the APL less. With both on, ~5-15% of KCs respond to an odor (Honegger et al. 2011:
-5-10% in flies). Full mode (``drosophila_adult``, 5 flies; CIs <= 0.016), none / LI / SFA /
-LI+SFA: coding level 0.424 / 0.058 / 0.424 / 0.136, population sparseness 0.735 / 0.974 /
-0.673 / 0.894, late/early ratio 1.050 / 0.975 / 0.595 / 0.862.
+drive the graded APL less. With both on, ~5-15% of KCs respond to an odor (Honegger et al.
+2011: 5-10% in flies). Full mode (``drosophila_adult`` as calibrated in issue #19, 5 flies; CIs
+<= 0.012; 2026-12-02), none / LI / SFA / LI+SFA: coding level 0.243 / 0.062 / 0.243 / 0.097,
+population sparseness 0.856 / 0.969 / 0.807 / 0.922, late/early ratio 1.059 / 0.925 / 0.587 /
+0.657.
 
 Top: KC spike rasters of one odor presentation (same fly, odor and input spikes) in the four
 circuits none / LI / SFA / LI+SFA (``li.enabled`` x ``sfa.enabled``), odor window shaded.

@@ -94,7 +94,8 @@ def _synaptic_events(ds, params) -> dict:
     """
     proto = params.protocol
     base, post = float(proto.baseline), float(proto.post)
-    out_degree = np.bincount(ds.kc_claw_pn.values.ravel(), minlength=params.n_pn)
+    claws = ds.kc_claw_pn.values.ravel()
+    out_degree = np.bincount(claws[claws >= 0], minlength=params.n_pn)
     pn_counts = (ds.pn_spike_count + ds.pn_spont_count * (1 + post / base)).sum(("odor", "trial"))
     pn_kc = float(pn_counts.values @ out_degree)
     kc_spikes = float((ds.kc_spike_count + ds.kc_spont_count * (1 + post / base)).sum())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 from ..run.interrupt import run_program
@@ -45,49 +44,18 @@ def _summary(ds) -> str:
 
 
 def _run_config(path: Path, out: Path | None):
-    from .. import load_params, simulate, with_overrides
-    from ..inputs.odors import from_table, synthetic_panel
-    from ..params.io import noise_from_table
+    from .. import simulate
+    from .run_config import read_run_config
 
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"config file '{path}' does not exist") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"config file '{path}' is not valid TOML: {error}") from None
-    known = {"preset", "overrides", "odors", "noise", "n_trials", "seed", "out"}
-    unknown = set(config) - known
-    if unknown:
-        raise ValueError(
-            f"config '{path}': unknown keys {sorted(unknown)} (known: {sorted(known)})"
-        )
-    out = out or (path.parent / config["out"] if "out" in config else None)
+    request = read_run_config(path)  # every check before any computing
+    out = out or request.out
     out = None if out is None else checked_output(out)  # before the simulation
-    params = load_params(config.get("preset", "drosophila_adult"))
-    params = with_overrides(params, config.get("overrides", {}))
-    odors = config.get("odors", {"synthetic": 10, "seed": 0})
-    if "table" in odors:
-        options = {k: v for k, v in odors.items() if k != "table"}
-        unknown = set(options) - {"coexpressed", "unassigned", "placement"}
-        if unknown:
-            raise ValueError(
-                f"config '{path}': unknown keys {sorted(unknown)} in [odors] (known: table, "
-                "coexpressed, unassigned, placement)"
-            )
-        panel = from_table((path.parent / odors["table"]).resolve(), **options)
-    else:
-        panel = synthetic_panel(
-            int(odors.get("synthetic", 10)),
-            n_glomeruli=params.network.n_glomeruli,
-            seed=int(odors.get("seed", 0)),
-        )
-    noise = noise_from_table(config.get("noise", {}))  # the same [noise] as in scan files
     ds = simulate(
-        params,
-        panel,
-        n_trials=int(config.get("n_trials", 1)),
-        noise=noise,
-        seed=config.get("seed", 0),
+        request.params,
+        request.odors,
+        n_trials=request.n_trials,
+        noise=request.noise,
+        seed=request.seed,
         progress=True,
     )
     if out is not None:
@@ -203,6 +171,8 @@ def main(argv=None) -> int:
 def _command(args) -> int:
     """Run the parsed command; its errors are one line and exit status 2."""
     try:
+        if getattr(args, "workers", None) is not None and args.workers < 0:
+            raise ValueError(f"--workers must be >= 0 (0: no dask workers), got {args.workers}")
         if args.command == "demo":
             from .demo import run_demo
 

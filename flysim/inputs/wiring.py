@@ -1,15 +1,22 @@
-"""A fly's wiring, drawn from its wiring seed: random PN -> KC claws (Caron et al. 2013), and
+"""A fly's wiring: its PN -> KC claws, drawn from its wiring seed (Caron et al. 2013) or read
+from a measured edge list (``flysim.inputs.connectome``), and
 the KC -> MBON weight factors of each of its MBONs, whose roles (approach, avoidance) and
 reinforcement (which DANs depress which) are fixed here too."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..params import CircuitParams, ParameterError
+from .connectome import RANDOM, WiringError, glomerulus_indices, read_edge_list
 
 __all__ = [
+    "Claws",
+    "claw_slots",
     "draw_claws",
+    "fly_claws",
     "mbon_roles",
     "valence",
     "depressed_mbons",
@@ -18,18 +25,81 @@ __all__ = [
 ]
 
 
-def draw_claws(params: CircuitParams, fly_seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Claws of every KC: (glomerulus, pn) index arrays of shape (n_kc, kc_in_degree).
+#: Claw slots of a measured wiring come in multiples of this (see :func:`claw_slots`).
+CLAW_SLOT_STEP = 8
 
-    Each KC samples ``kc_in_degree`` distinct glomeruli uniformly (nearly random, Caron 2013)
-    and, in each, one of its sister PNs.
-    """
+
+class Claws(NamedTuple):
+    """A fly's PN -> KC claws, each ``(n_kc, claw slots)``; unused slots (a KC with fewer claws
+    than the compiled slots) hold glomerulus and PN -1 and weight 0."""
+
+    glomerulus: np.ndarray
+    pn: np.ndarray
+    weight: np.ndarray
+
+
+def claw_slots(params: CircuitParams) -> int:
+    """Claw slots per KC in the compiled network: the in-degree of random wiring, or the most
+    connections of one KC in the edge list ``network.wiring`` rounded up to a multiple of
+    :data:`CLAW_SLOT_STEP`, so that edge lists of similar in-degree share one network (the
+    claws are run-time values: another list with as many slots never recompiles)."""
+    if params.network.wiring == RANDOM:
+        return params.network.kc_in_degree
+    most = read_edge_list(params.network.wiring).max_claws
+    return -(-most // CLAW_SLOT_STEP) * CLAW_SLOT_STEP
+
+
+def draw_claws(params: CircuitParams, fly_seed: int) -> Claws:
+    """Random claws (Caron et al. 2013): each KC samples ``kc_in_degree`` distinct glomeruli
+    uniformly and, in each, one of its sister PNs; every claw weighs 1."""
     net = params.network
     rng = np.random.default_rng([int(fly_seed), 0x57A1])  # stream reserved for wiring
     keys = rng.random((net.n_kc, net.n_glomeruli))
     glomeruli = np.argsort(keys, axis=1)[:, : net.kc_in_degree]  # distinct per KC
     sisters = rng.integers(net.pns_per_glomerulus, size=glomeruli.shape)
-    return glomeruli, glomeruli * net.pns_per_glomerulus + sisters
+    pns = glomeruli * net.pns_per_glomerulus + sisters
+    return Claws(glomeruli, pns, np.ones(glomeruli.shape))
+
+
+def _measured_claws(params: CircuitParams, glomeruli, fly_seed: int) -> Claws:
+    """The claws of the edge list ``network.wiring``; a sister PN is drawn from the fly's
+    wiring seed where the list does not name PNs."""
+    net = params.network
+    edges = read_edge_list(net.wiring)
+    rows = glomerulus_indices(edges, glomeruli)
+    if edges.n_kc != net.n_kc:
+        raise WiringError(
+            f"edge list {edges.path} has {edges.n_kc} KCs but 'network.n_kc' is {net.n_kc}: "
+            f"set network.n_kc = {edges.n_kc}"
+        )
+    if edges.pn is None:
+        rng = np.random.default_rng([int(fly_seed), 0x57A2])  # sisters of measured claws
+        sisters = rng.integers(net.pns_per_glomerulus, size=rows.size)
+    else:
+        sisters = edges.pn % net.pns_per_glomerulus
+    slot = _slot_in_kc(edges.kc)
+    claws = Claws(*(np.full((net.n_kc, claw_slots(params)), v) for v in (-1, -1, 0.0)))
+    claws.glomerulus[edges.kc, slot] = rows
+    claws.pn[edges.kc, slot] = rows * net.pns_per_glomerulus + sisters
+    claws.weight[edges.kc, slot] = edges.weights
+    return claws
+
+
+def _slot_in_kc(kc: np.ndarray) -> np.ndarray:
+    """Each row's position among its KC's rows (0, 1, ... in file order)."""
+    order = np.argsort(kc, kind="stable")
+    starts = np.searchsorted(kc[order], kc[order])
+    slot = np.empty_like(kc)
+    slot[order] = np.arange(kc.size) - starts
+    return slot
+
+
+def fly_claws(params: CircuitParams, glomeruli, fly_seed: int) -> Claws:
+    """A fly's claws: drawn from its seed, or those of the edge list ``network.wiring``
+    (``glomeruli``: the circuit's glomerulus names, which the list's names refer to)."""
+    if params.network.wiring == RANDOM:
+        return draw_claws(params, fly_seed)
+    return _measured_claws(params, glomeruli, fly_seed)
 
 
 #: Keys the weights' generator apart from the fly's other random streams.

@@ -4,8 +4,8 @@ One compiled network holds ``batch`` copies ("slots") of the circuit side by sid
 runs one trial (a fly's wiring, an odor, a noise draw). Everything that differs between runs is
 a run-time value, so a new fly, odor, strength or seed never recompiles:
 
-- the PN -> KC wiring: each KC's claws are integer variables (``claw0``..), and the synapses are
-  created at run time from them;
+- the PN -> KC wiring: each KC's claws are variables (``claw0``.. the PN, ``claw_weight0``..
+  its weight; an unused slot holds PN -1), and the synapses are created at run time from them;
 - every constant of every population (``flysim.model.constants``: weights, time constants,
   strengths of LI and SFA);
 - the ORN drive (a TimedArray over time x slot-glomeruli) and the DAN drive;
@@ -31,7 +31,14 @@ from .populations import population, shared_constants
 from .streams import stream_normal, stream_poisson
 from .structure import Structure
 
-__all__ = ["build_network", "Circuit", "window_counter", "claw_input", "mbon_factor_input"]
+__all__ = [
+    "build_network",
+    "Circuit",
+    "window_counter",
+    "claw_input",
+    "claw_weight_input",
+    "mbon_factor_input",
+]
 
 
 @dataclass
@@ -60,6 +67,11 @@ def window_counter(population_name: str, presentation: int) -> str:
 def claw_input(claw: int) -> str:
     """The per-KC input holding the PN of each KC's ``claw``-th claw."""
     return f"kc.claw{claw}"
+
+
+def claw_weight_input(claw: int) -> str:
+    """The per-KC input holding the weight (relative to ``w_pn_kc``) of its ``claw``-th claw."""
+    return f"kc.claw_weight{claw}"
 
 
 def _window_counters(presentations: int) -> tuple[str, str]:
@@ -162,6 +174,7 @@ def _kenyon_cells(s: Structure, params, constants, slots, dt):
         extra_eqs="\n".join(
             [
                 *(f"claw{c} : integer (constant)" for c in range(s.kc_in_degree)),
+                *(f"claw_weight{c} : 1 (constant)" for c in range(s.kc_in_degree)),
                 # plastic runs: the fly's weight factor of each KC onto each MBON of its slot
                 *(f"mbon_factor{m} : 1 (constant)" for m in range(s.n_mbon) if s.plastic),
                 "g_apl : siemens",  # the APL compartment's g_out, written by the APL
@@ -330,6 +343,21 @@ def _seed_and_initialise(params, groups, slots):
             setattr(group, var, expr)
 
 
+def _pn_kc(s: Structure, pn, kc) -> Synapses:
+    """PN -> KC synapses, one per (PN, KC) pair with a claw from that PN; its weight is the sum
+    of those claws' weights (several claws from one PN add up)."""
+    claws = range(s.kc_in_degree)
+    pn_kc = Synapses(
+        pn, kc, "weight : 1", on_pre="g_exc_post += w_pn_kc_post * weight", name="pn_kc"
+    )
+    claw_match = " or ".join(f"claw{c}_post == i" for c in claws)
+    pn_kc.connect(
+        j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) if {claw_match}"
+    )
+    pn_kc.weight = " + ".join(f"claw_weight{c}_post * int(claw{c}_post == i)" for c in claws)
+    return pn_kc
+
+
 def _plastic_inputs(s: Structure) -> list[str]:
     return [mbon_factor_input(m) for m in range(s.n_mbon)] + ["mbon.scale"]
 
@@ -353,11 +381,7 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
     groups = [slots, pn, kc, apl, mbon, dan]
     _seed_and_initialise(params, groups, slots)
 
-    claw_match = " or ".join(f"claw{c}_post == i" for c in range(s.kc_in_degree))
-    pn_kc = Synapses(pn, kc, on_pre="g_exc_post += w_pn_kc_post", name="pn_kc")
-    pn_kc.connect(
-        j=f"k for k in range(slot_pre * {s.n_kc}, (slot_pre + 1) * {s.n_kc}) if {claw_match}"
-    )
+    pn_kc = _pn_kc(s, pn, kc)
     compartment = np.arange(s.batch * s.n_kc) // (s.n_kc // s.apl_compartments)
     kc_apl = Synapses(kc, apl, on_pre="g_exc_post += w_kc_apl_post", name="kc_apl")
     kc_apl.connect(i=np.arange(s.batch * s.n_kc), j=compartment)
@@ -378,6 +402,7 @@ def build_network(params: CircuitParams, structure: Structure) -> Circuit:
         timed_arrays=stimulus,
         monitors=monitors,
         inputs=[claw_input(c) for c in range(s.kc_in_degree)]
+        + [claw_weight_input(c) for c in range(s.kc_in_degree)]
         + [*STREAM_INPUTS, *stimulus]
         + (_plastic_inputs(s) if s.plastic else []),
     )

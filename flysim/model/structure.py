@@ -13,6 +13,7 @@ from pathlib import Path
 
 from brian2 import ms
 
+from ..inputs.wiring import claw_slots
 from ..params import CircuitParams
 from .neurons import get_model
 
@@ -28,7 +29,7 @@ class Structure:
     n_glomeruli: int
     pns_per_glomerulus: int
     n_kc: int
-    kc_in_degree: int
+    kc_in_degree: int  # claw slots per KC (flysim.inputs.wiring.claw_slots)
     n_mbon: int
     apl_compartments: int
     neurons: tuple  # ((population, model name, model definition hash), ...)
@@ -117,7 +118,7 @@ def structure_of(
         n_glomeruli=net.n_glomeruli,
         pns_per_glomerulus=net.pns_per_glomerulus,
         n_kc=net.n_kc,
-        kc_in_degree=net.kc_in_degree,
+        kc_in_degree=claw_slots(params),
         n_mbon=net.n_mbon,
         apl_compartments=params.li.apl_compartments,
         neurons=neurons,

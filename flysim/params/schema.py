@@ -43,6 +43,17 @@ class NetworkParams(ParamGroup):
         "approach, the second half avoidance",
     )
     dt: object = quantity(0.1 * ms, "ms", positive=True, doc="integration time step")
+    # PN -> KC wiring: "random" (each fly's claws drawn from its seed, kc_in_degree per KC), or
+    # the path of a connectome edge list (flysim.inputs.connectome), read when a run starts
+    wiring: str = "random"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.wiring, str) or not self.wiring.strip():
+            raise ParameterError(
+                "parameter 'network.wiring' must be \"random\" or the path of an edge-list CSV, "
+                f"got {self.wiring!r}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -256,7 +267,7 @@ class CircuitParams(ParamGroup):
 
     def __post_init__(self):
         net = self.network
-        if net.kc_in_degree > net.n_glomeruli:
+        if net.wiring == "random" and net.kc_in_degree > net.n_glomeruli:
             raise ParameterError(
                 f"parameter 'network.kc_in_degree' ({net.kc_in_degree}) exceeds "
                 f"'network.n_glomeruli' ({net.n_glomeruli}): each claw needs a distinct glomerulus"

@@ -19,9 +19,10 @@ from typing import Protocol as _Interface
 import numpy as np
 
 from ..engine import CompiledCircuit, compile_structure, parameter_values
+from ..inputs.connectome import RANDOM, read_edge_list
 from ..inputs.odors import OdorPanel
-from ..inputs.wiring import draw_claws
-from ..model.circuit import claw_input
+from ..inputs.wiring import fly_claws
+from ..model.circuit import claw_input, claw_weight_input
 from ..model.streams import split_key
 from ..model.structure import Structure
 from ..params import CircuitParams, params_to_dict, with_overrides
@@ -97,7 +98,7 @@ class Prepared:
     structure: Structure
     circuit: CompiledCircuit
     constants: dict  # run-time constants (flysim.model.constants)
-    wiring: list  # per fly: (glomerulus, pn) of each KC claw, each (n_kc, kc_in_degree)
+    wiring: list  # per fly: its Claws (flysim.inputs.wiring), each (n_kc, claw slots)
     started: float  # time.perf_counter() when the request started
     compile_seconds: float
 
@@ -106,9 +107,11 @@ def prepare_run(
     params: CircuitParams, odors: OdorPanel, noise: Noise, fly_seeds, structure_for
 ) -> Prepared:
     """Adapt ``params`` to ``odors``, compile ``structure_for(adapted params)`` (or find it in
-    the cache), compute the constants and draw every fly's wiring."""
+    the cache), compute the constants and wire every fly (drawn, or read from the edge list
+    ``network.wiring``: its errors come before the compile)."""
     started = time.perf_counter()
     params, adapted = adapt_to_panel(params, odors)
+    wiring = [fly_claws(params, odors.glomeruli, s) for s in fly_seeds]
     structure = structure_for(params)
     circuit = CompiledCircuit(compile_structure(params, structure))
     return Prepared(
@@ -119,7 +122,7 @@ def prepare_run(
         structure=structure,
         circuit=circuit,
         constants=parameter_values(params, structure, noise),
-        wiring=[draw_claws(params, s) for s in fly_seeds],
+        wiring=wiring,
         started=started,
         compile_seconds=time.perf_counter() - started,
     )
@@ -180,11 +183,15 @@ class BatchResult:
 
 
 def _claw_values(prepared: Prepared, padded: list, protocol: Protocol) -> dict:
-    """Each slot's KC claws as global PN indices (slot s's PNs are s * n_pn ...)."""
+    """Each slot's KC claws as global PN indices (slot s's PNs are s * n_pn ...; an unused
+    claw slot keeps PN -1) and their weights."""
     n_pn = prepared.structure.n_pn
     flies = [protocol.fly(item) if item is not None else 0 for item in padded]
-    claws = np.concatenate([prepared.wiring[f][1] + s * n_pn for s, f in enumerate(flies)])
-    return {claw_input(c): claws[:, c] for c in range(claws.shape[1])}
+    claws = [prepared.wiring[f] for f in flies]
+    pns = np.concatenate([np.where(w.pn >= 0, w.pn + s * n_pn, -1) for s, w in enumerate(claws)])
+    weights = np.concatenate([w.weight for w in claws])
+    values = {claw_input(c): pns[:, c] for c in range(pns.shape[1])}
+    return values | {claw_weight_input(c): weights[:, c] for c in range(pns.shape[1])}
 
 
 def _batches(items: list, size: int, progress: bool, desc: str):
@@ -225,6 +232,14 @@ def run_slots(
         protocol.collect(result, batch)
 
 
+def _wiring_provenance(params: CircuitParams) -> str:
+    """ "random", or the edge list's path and the SHA-256 of its content."""
+    if params.network.wiring == RANDOM:
+        return RANDOM
+    edges = read_edge_list(params.network.wiring)
+    return f"edge list {edges.path} (sha256 {edges.sha256})"
+
+
 def provenance_attrs(prepared: Prepared, title: str) -> dict:
     """The attrs that let a result be reproduced from its file alone."""
     import json
@@ -234,6 +249,7 @@ def provenance_attrs(prepared: Prepared, title: str) -> dict:
         "params": json.dumps(params_to_dict(prepared.params)),
         "noise": json.dumps(prepared.noise.to_dict()),
         "wiring_seeds": json.dumps(prepared.fly_seeds),
+        "wiring": _wiring_provenance(prepared.params),
         "structure_key": prepared.structure.key,
         "versions": json.dumps(package_versions()),
         "adapted": prepared.adapted,

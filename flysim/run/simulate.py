@@ -12,7 +12,7 @@ from ..inputs.odors import OdorPanel
 from ..inputs.stimulus import Slot, odor_window_rates, orn_drive
 from ..model.streams import slot_key
 from ..model.structure import structure_of
-from ..params import CircuitParams
+from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
 from .pipeline import BatchResult, Prepared, check_request, prepare_run, provenance_attrs, run_slots
 
@@ -176,13 +176,18 @@ def _variables(trials: Trials) -> dict:
         ),
         "kc_claw_pn": (
             ("fly", "kc", "claw"),
-            np.stack([w[1] for w in wiring]),
-            {"units": "1", "long_name": "PN index of each KC claw"},
+            np.stack([w.pn for w in wiring]),
+            {"units": "1", "long_name": "PN index of each KC claw (-1: no claw)"},
         ),
         "kc_claw_glomerulus": (
             ("fly", "kc", "claw"),
-            np.stack([w[0] for w in wiring]),
-            {"units": "1", "long_name": "glomerulus of each KC claw"},
+            np.stack([w.glomerulus for w in wiring]),
+            {"units": "1", "long_name": "glomerulus of each KC claw (-1: no claw)"},
+        ),
+        "kc_claw_weight": (
+            ("fly", "kc", "claw"),
+            np.stack([w.weight for w in wiring]),
+            {"units": "1", "long_name": "weight of each KC claw, relative to weights.pn_kc"},
         ),
         "odor_input": (
             ("odor", "glomerulus"),
@@ -206,7 +211,7 @@ def _dataset(trials: Trials, n_trials: int) -> xr.Dataset:
         "pn": np.arange(p.params.n_pn),
         "mbon": np.arange(net.n_mbon),
         "time": (edges[:-1] + edges[1:]) / 2,
-        "claw": np.arange(net.kc_in_degree),
+        "claw": np.arange(p.structure.kc_in_degree),
         "pn_glomerulus": ("pn", np.repeat(np.arange(net.n_glomeruli), net.pns_per_glomerulus)),
         "glomerulus": list(odors.glomeruli),
     }
@@ -248,6 +253,7 @@ def simulate(
     record_spikes: bool = False,
     time_bin=10 * ms,
     progress: bool = False,
+    wiring=None,
 ) -> xr.Dataset:
     """Simulate every odor of ``odors`` for ``n_trials`` trials in the circuit ``params``.
 
@@ -271,6 +277,10 @@ def simulate(
         Also return every KC and PN spike (flat arrays along a ``spike`` dim).
     time_bin : Quantity
         Bin width of ``mbon_rate`` and ``apl_activity``.
+    wiring : str or path, optional
+        PN -> KC wiring: ``"random"`` or the path of a connectome edge list
+        (``flysim.inputs.connectome``); shorthand for the parameter ``network.wiring``, which
+        is how scans, experiments and run configs choose it. Default: the parameter's value.
 
     Returns
     -------
@@ -283,6 +293,8 @@ def simulate(
         parameters, noise, seeds and versions needed to reproduce it.
     """
     noise, fly_seeds = check_request(noise, seed, n_trials=n_trials, batch_size=batch_size)
+    if wiring is not None:
+        params = with_overrides(params, {"network.wiring": str(wiring)})
     several_flies = isinstance(seed, (list, tuple, np.ndarray, range))
     prepared = prepare_run(
         params,

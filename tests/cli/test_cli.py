@@ -117,3 +117,40 @@ def test_odor_table_problems_in_a_run_config_are_one_line(tmp_path):
         proc = run_cli("run", str(config))
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
         assert proc.stderr.strip().count("\n") == 0
+
+
+def test_every_run_config_problem_is_one_line_naming_the_key_before_any_run(tmp_path):
+    """The CLI cases of issue #21: each exits 2 with one line naming the key, in well under
+    the time of a compile (nothing is simulated)."""
+    edges = tmp_path / "edges.csv"
+    edges.write_text("kc,glomerulus,synapses\n1,DA1,many\n")
+    cases = {
+        "[odors]\nsynthetics = 2": "unknown keys ['synthetics'] in [odors]",
+        "n_trials = 2.7": "n_trials must be an integer >= 1, got 2.7",
+        "n_trials = true": "n_trials must be an integer >= 1, got True",
+        'seed = "abc"': "seed must be an integer >= 0 or a list of distinct ones, got 'abc'",
+        "seed = [1, 1]": "seed must be an integer >= 0 or a list of distinct ones",
+        "odors = 5": "[odors] must be a table",
+        "[odors]\nsynthetic = 0": "[odors] synthetic must be an integer >= 1, got 0",
+        '[noise]\nkc_current_sigma_pA = "five"': "noise.kc_current_sigma_pA",
+        '[noise]\nkc_current_sigma = "five"': "noise.kc_current_sigma': expected a number",
+        "out = 5": "out must be a file name (.nc), got 5",
+        '[overrides]\n"network.wiring" = "edges.csv"': "line 2: synapse count 'many'",
+        '[overrides]\n"network.wiring" = "absent.csv"': "absent.csv cannot be read",
+    }
+    for body, message in cases.items():
+        config = tmp_path / "run.toml"
+        config.write_text(f'preset = "tiny"\n{body}\n')
+        proc = run_cli("run", str(config))
+        assert proc.returncode == 2 and message in proc.stderr, (body, proc.stderr)
+        assert proc.stderr.strip().count("\n") == 0, proc.stderr
+
+
+def test_negative_workers_are_refused(tmp_path):
+    for command in (
+        ["demo", "--out", str(tmp_path / "d.nc")],
+        ["scan", "examples/scan_small.toml"],
+    ):
+        proc = run_cli(*command, "--workers", "-3")
+        assert proc.returncode == 2 and "--workers must be >= 0" in proc.stderr, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0

@@ -31,8 +31,10 @@ def test_the_manifest_requires_exactly_the_tables_constants_and_the_inputs(prepa
     assert set(table) <= required  # every constant of the table was declared
     inputs = required - set(table)
     assert {"orn_rate", "orn_mean", "dan_drive", "slots.key_lo", "slots.key_hi"} <= inputs
+    claws = range(run.params.network.kc_in_degree)
     assert {name for name in inputs if name.startswith("kc.claw")} == {
-        f"kc.claw{c}" for c in range(run.params.network.kc_in_degree)
+        *(f"kc.claw{c}" for c in claws),
+        *(f"kc.claw_weight{c}" for c in claws),
     }
     assert set(values) == required  # the pipeline gives each, and nothing else
 

@@ -8,20 +8,22 @@ import numpy as np
 import flysim.adapters
 
 
-def test_import_pulls_neither_brian2_nor_torch():
+def test_import_pulls_neither_brian2_torch_nor_sklearn():
     code = (
         "import sys, flysim.adapters, flysim.adapters.router;"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('brian2', 'torch'));"
+        "heavy = sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('brian2', 'torch', 'sklearn'));"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_all_names_exist_and_exclude_torch_layer():
+def test_all_names_exist_and_exclude_torch_and_sklearn_ones():
     for name in flysim.adapters.__all__:
         assert hasattr(flysim.adapters, name), name
-    assert "FlyLoRALinear" not in flysim.adapters.__all__
+    for name in ("FlyLoRALinear", "apply_flylora", "FlyHashTransformer", "FlyCLClassifier"):
+        assert name not in flysim.adapters.__all__
 
 
 def test_no_global_numpy_random_state_is_used():

@@ -9,16 +9,8 @@ nn = torch.nn
 from flysim.adapters import FlyLoRARouter  # noqa: E402
 from flysim.adapters.torch_lora import FlyLoRALinear  # noqa: E402
 
-pytestmark = pytest.mark.torch
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a busy 2-core machine (restored)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# One torch thread: see the fixture in conftest.py.
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("single_torch_thread")]
 
 
 def _base(generator, n_in=64, n_out=16):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Import name -> distribution name where they differ.
-DISTRIBUTION = {"netCDF4": "netcdf4", "dask_jobqueue": "dask-jobqueue"}
+DISTRIBUTION = {"netCDF4": "netcdf4", "dask_jobqueue": "dask-jobqueue", "sklearn": "scikit-learn"}
 #: Imports documented as optional (in a docstring's example or an extra).
 OPTIONAL = {"dask_jobqueue"}
 

@@ -11,6 +11,7 @@ __all__ = [
     "CONDITION_COLORS",
     "accuracy_vs_noise",
     "benefit_vs_noise",
+    "claims_grid",
     "condition_vs_noise",
     "fi_curves",
     "kc_raster",
@@ -211,4 +212,32 @@ def separation_curves(result, ax):
     ax.set_ylabel("response correlation")
     ax.set_ylim(top=1.02)
     ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+#: Cell colors of :func:`claims_grid`, by verdict.
+VERDICT_COLORS = {"holds": "#a6d96a", "fails": "#f4a582", "undecided": "#e0e0e0"}
+
+
+def claims_grid(tables: dict, ax, claim_names: dict):
+    """The verdicts of ``flysim.redundancy.claims`` for several models as a grid: one row per
+    model (``tables``: ``{model: claims DataFrame}``), one column per claim (``claim_names``:
+    ``{claim: label}``), each cell colored by its verdict and showing its estimate and CI."""
+    from matplotlib.patches import Rectangle
+
+    models = list(tables)
+    for row, model in enumerate(models):
+        for col, claim in enumerate(claim_names):
+            line = tables[model].loc[claim]
+            color = VERDICT_COLORS[line.verdict]
+            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=color, edgecolor="white"))
+            text = line.verdict
+            if np.isfinite(line.estimate):
+                text += f"\n{line.estimate:+.2f} [{line.ci_low:+.2f}, {line.ci_high:+.2f}]"
+            ax.text(col + 0.5, row + 0.5, text, ha="center", va="center", fontsize=6)
+    ax.set_xlim(0, len(claim_names))
+    ax.set_ylim(len(models), 0)
+    ax.set_xticks(np.arange(len(claim_names)) + 0.5, list(claim_names.values()), fontsize=7)
+    ax.set_yticks(np.arange(len(models)) + 0.5, models, fontsize=7)
+    ax.tick_params(length=0)
     return ax

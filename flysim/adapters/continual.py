@@ -97,14 +97,24 @@ class FlyModel:
         """Accumulate the codes of ``X`` onto the readout rows of their labels ``y``."""
         X = check_matrix(X, "X", self.n_in)
         y = check_labels(y, "y", X.shape[0], self.n_classes)
-        codes = self.encode(X)
+        return self.learn_codes(self.encode(X), y)
+
+    def learn_codes(self, codes, y) -> FlyModel:
+        """The Hebbian step of :meth:`partial_fit` on given KC codes (n_samples, n_kc), e.g. an
+        encoding with other mechanisms (``flysim.adapters.FlyAdapter``)."""
+        codes = check_matrix(codes, "codes", self.n_kc)
+        y = check_labels(y, "y", codes.shape[0], self.n_classes)
         np.add.at(self.readout, y, codes)
         self.class_counts += np.bincount(y, minlength=self.n_classes)
         return self
 
     def decision_function(self, X) -> np.ndarray:
         """Normalised readout responses, shape (n_samples, n_classes)."""
-        codes = self.encode(X)
+        return self.code_scores(self.encode(X))
+
+    def code_scores(self, codes) -> np.ndarray:
+        """:meth:`decision_function` of given KC codes (n_samples, n_kc)."""
+        codes = check_matrix(codes, "codes", self.n_kc)
         trained = self.class_counts > 0
         if self.normalise == "l2":
             norm = np.linalg.norm(self.readout, axis=1)

@@ -9,22 +9,30 @@ circuit KC ``i`` receives). Its codes are ``xarray.DataArray`` with a ``kc`` dim
 dims of the input (``odor``, ``trial``, ``sample``, ...), so every ``flysim.analysis`` function
 runs on them unchanged.
 
-The adapter's two mechanisms are the machine-learning abstractions of the circuit's two:
+The adapter's mechanisms are the machine-learning abstractions of the circuit's:
 
 =====================  ==========================================================================
-circuit                adapter
+circuit                adapter (``FlyAdapter.encode``)
 =====================  ==========================================================================
-APL (lateral inh.)     top-k: exactly ``k`` KCs (the largest drives) are active in every sample
+APL (lateral inh.)     top-k: exactly ``k`` KCs (the largest drives) are active in every sample;
+                       or, graded, ``inhibition=s``: subtractive global feedback inhibition on
+                       top of the fixed threshold (``flysim.adapters.mechanisms``)
 no APL                 a *fixed* threshold, the same for every sample, set so that the mean
                        coding level over the batch is ``coding_level`` (per-sample activity varies)
-SFA (adaptation)       a balancing bias (FlyLoRA / aux-loss-free balancing): a per-KC bias, added
+AL LNs (``li.site``)   ``normalisation=s``: divisive normalisation of each input vector
+SFA (adaptation)       ``adaptation=s``: each KC's drive is lowered after presentations in
+                       which it was active, within a sequence of presentations (``sequence_dim``),
+                       decaying with ``adaptation_tau`` presentations
+homeostasis            a balancing bias (FlyLoRA / aux-loss-free balancing): a per-KC bias, added
                        only for selection, updated along the stream of samples by
                        ``bias -= rate * sign(count - mean count)``: KCs that win often are
-                       handicapped, rarely-winning ones promoted (homeostasis)
+                       handicapped, rarely-winning ones promoted
+KvLIF                  none (no faithful analogue; see ``flysim.adapters.mechanisms``)
 =====================  ==========================================================================
 
-Note the time scales differ: SFA in the circuit acts *within* one odor presentation (each
-trial starts unadapted), the balancing bias acts *across* the stream of samples.
+Note the time scales: SFA in the circuit acts *within* one odor presentation (each trial starts
+unadapted), as ``adaptation`` does within each sequence (e.g. glimpses of one trial); the
+balancing bias acts *across* the whole stream of samples.
 
 numpy, scipy and xarray only: never brian2 or torch.
 """
@@ -40,7 +48,8 @@ import scipy.sparse
 import xarray as xr
 
 from ._checks import check_fraction, check_int, check_nonnegative
-from .projection import sparse_projection, topk_mask
+from .mechanisms import DEFAULT_ADAPTATION_TAU, normalise_inputs, selector, stream_select
+from .projection import sparse_projection
 
 __all__ = ["DEFAULT_CODING_LEVEL", "FlyAdapter", "adapter_from_circuit", "claws_to_projection"]
 
@@ -55,12 +64,13 @@ DEFAULT_BALANCE_RATE = 0.05
 
 @dataclass(eq=False)
 class FlyAdapter:
-    """A sparse expansion with top-k and balancing, sized like a fly circuit.
+    """A sparse expansion with the circuit's mechanisms as switches, sized like a fly circuit.
 
     Attributes
     ----------
     projection : scipy.sparse.csr_matrix, shape (n_kc, n_glomeruli)
-        Binary: row ``i`` has a 1 at each glomerulus KC ``i`` receives (``in_degree`` per row).
+        From a circuit binary: row ``i`` has a 1 at each glomerulus KC ``i`` receives
+        (``in_degree`` per row). Any real weights work (e.g. an ML adapter's own projection).
     k : int
         Winners per sample under top-k.
     coding_level : float
@@ -73,6 +83,14 @@ class FlyAdapter:
         Default bias step of the balancing rule, in units of the drive's SD.
     source : dict
         Provenance: where the sizes and the wiring came from.
+    input_level : float, optional
+        Reference input level ``L_ref`` of the normalisation (``encode(normalisation=)``),
+        e.g. the mean of ``flysim.adapters.mechanisms.input_level`` over noise-free inputs;
+        None = the mean over each encoded batch.
+    drive_scale : float, optional
+        Unit of the steps of the balancing bias and of the adaptation (drive units), e.g. the
+        SD of the drive of noise-free inputs, so that a step does not change with the noise;
+        None = the SD of each encoded batch's drive.
     """
 
     projection: scipy.sparse.csr_matrix
@@ -82,6 +100,8 @@ class FlyAdapter:
     input_dim: str = "glomerulus"
     balance_rate: float = DEFAULT_BALANCE_RATE
     source: dict = field(default_factory=dict)
+    input_level: float | None = None
+    drive_scale: float | None = None
 
     def __post_init__(self):
         self.projection = scipy.sparse.csr_matrix(self.projection, dtype=np.float64)
@@ -126,8 +146,10 @@ class FlyAdapter:
 
     # -- encoding -------------------------------------------------------------------------
 
-    def _as_samples(self, inputs, stream_order):
-        """Inputs as (samples, n_glomeruli) float array, plus a function back to a DataArray."""
+    def _as_samples(self, inputs, stream_order, sequence_dim=None):
+        """Inputs as (samples, n_glomeruli) float array, plus a function back to a DataArray.
+
+        With ``sequence_dim`` that dim is streamed innermost (each sequence contiguous)."""
         if isinstance(inputs, xr.DataArray):
             dim = self.input_dim
             if dim not in inputs.dims:
@@ -146,6 +168,10 @@ class FlyAdapter:
                 raise ValueError(
                     f"stream_order must list the sample dims {tuple(rest)}, got {tuple(order)}"
                 )
+            if sequence_dim is not None:
+                if sequence_dim not in rest:
+                    raise ValueError(f"sequence_dim {sequence_dim!r} is not a sample dim {rest}")
+                order = [d for d in order if d != sequence_dim] + [sequence_dim]
             values = np.asarray(inputs.transpose(*order, dim).values, dtype=np.float64)
             shape = values.shape[:-1]
             coords = {
@@ -163,6 +189,8 @@ class FlyAdapter:
                 return out.transpose(*rest, "kc")
 
             return values.reshape(-1, self.n_glomeruli), back
+        if sequence_dim is not None:
+            raise ValueError("sequence_dim needs a DataArray input (arrays are one sequence)")
         values = np.asarray(inputs, dtype=np.float64)
         if values.ndim not in (1, 2) or values.shape[-1] != self.n_glomeruli:
             raise ValueError(
@@ -183,10 +211,11 @@ class FlyAdapter:
 
         return values, back
 
-    def drive(self, inputs) -> np.ndarray:
-        """KC drive ``W x`` of each sample: (n_samples, n_kc) for (n_samples, n_glomeruli)."""
+    def drive(self, inputs, *, normalisation: float = 0.0) -> np.ndarray:
+        """KC drive ``W x`` of each sample: (n_samples, n_kc) for (n_samples, n_glomeruli);
+        with ``normalisation`` the inputs are normalised first, as :meth:`encode` does."""
         values, _ = self._as_samples(inputs, None)
-        return self._drive_of(values)
+        return self._drive_of(normalise_inputs(values, normalisation, self.input_level))
 
     def _drive_of(self, samples: np.ndarray) -> np.ndarray:
         """``W x`` of each row of a (n_samples, n_glomeruli) array; rejects NaN and inf."""
@@ -213,126 +242,115 @@ class FlyAdapter:
         balance: bool = False,
         balance_rate: float | None = None,
         threshold: float | None = None,
+        inhibition: float = 0.0,
+        normalisation: float = 0.0,
+        adaptation: float = 0.0,
+        adaptation_tau: float = DEFAULT_ADAPTATION_TAU,
+        sequence_dim: str | None = None,
         stream_order: Sequence | None = None,
         binary: bool = False,
         return_state: bool = False,
     ):
-        """KC codes of ``inputs`` (the APL / SFA analogues switched on or off).
+        """KC codes of ``inputs``, the circuit's mechanisms switched on or off.
 
-        Algorithm. The drive of KC ``i`` is ``h_i = sum_j W_ij x_j`` (its glomeruli's inputs).
-        A KC is *selected* if
+        Algorithm. Each input vector is normalised (``normalisation``); the drive of KC ``i`` is
+        ``h_i = sum_j W_ij x_j`` minus its adaptation (``adaptation``). A KC is *selected* if
 
-        - ``topk=True`` (LI analogue): it is among the ``k`` largest ``h + bias`` of the sample
-          (ties to the lower index), so exactly ``k`` KCs are selected in every sample;
-        - ``topk=False`` (no LI): ``h + bias > theta`` with one fixed threshold ``theta`` for all
-          samples: by default the ``1 - coding_level`` quantile of all drives of the batch, so
-          the *mean* coding level is ``coding_level`` while each sample's varies (as without
-          APL, strong odors recruit more KCs).
+        - ``topk=True`` (APL): it is among the ``k`` largest ``h + bias`` of the sample (ties to
+          the lower index): exactly ``k`` KCs in every sample;
+        - ``topk=False`` (no APL): ``h + bias > theta``, one fixed threshold for all samples (by
+          default the ``1 - coding_level`` quantile of all drives of the batch: the *mean*
+          coding level is ``coding_level`` while each sample's varies, as without APL strong
+          odors recruit more KCs); with ``inhibition > 0`` minus the sample's graded feedback
+          inhibition (the graded APL).
 
-        The code of a selected KC is its drive ``h_i`` (1.0 if ``binary``), 0 otherwise. For
-        nonnegative inputs (rates) the drive of a winner is > 0, so ``fraction_active`` counts
-        exactly the selected KCs.
-
-        With ``balance=True`` (SFA analogue) the samples are processed in stream order, one at a
-        time, with a per-KC ``bias`` that starts at 0 and is used only for selection (it never
-        changes a code's value, as in FlyLoRA). After each sample, with ``count_i`` = 1 if KC
-        ``i`` was selected and the mean count taken over KCs,
-        ``bias -= rate * sign(count - mean(count))``, then the bias is re-centred to mean 0
-        (a common offset would move the fixed threshold's coding level; under top-k it has no
-        effect). ``rate = balance_rate * SD(h)`` (SD over the whole batch), so the step is
-        scale-free. KCs that keep winning are handicapped, KCs that rarely win are promoted:
-        aux-loss-free load balancing (Wang et al. 2024; FlyLoRA, Zou et al. 2025), the
-        homeostatic analogue of spike-frequency adaptation.
+        The code of a selected KC is its (adapted) drive (1.0 if ``binary``), 0 otherwise.
+        ``balance=True``: a per-KC bias used only for selection, after each sample (in stream
+        order) ``bias -= rate * sign(count - mean(count))``, re-centred to mean 0 (FlyLoRA's
+        aux-loss-free balancing). Bias and adaptation steps are in units of ``drive_scale``
+        (default SD(h) of the batch). Circuit counterparts: :mod:`flysim.adapters.mechanisms`.
 
         Parameters
         ----------
         inputs : xarray.DataArray or array_like
-            A DataArray with the adapter's ``input_dim`` (``"glomerulus"``) and any sample dims
-            (``odor``, ``trial``, ...), or an array (n_glomeruli,) or (n_samples, n_glomeruli).
+            With the adapter's ``input_dim`` and any sample dims (``odor``, ``trial``, ...), or
+            an array (n_glomeruli,) or (n_samples, n_glomeruli).
         topk, balance : bool
-            Switch the LI and the SFA analogue.
+            Switch top-k (APL) and the balancing bias.
         balance_rate : float, optional
-            Bias step in units of SD(h); default ``self.balance_rate``.
+            Bias step in units of the drive scale; default ``self.balance_rate``.
         threshold : float, optional
             Fixed threshold for ``topk=False`` (default: from the batch, see above).
+        inhibition, normalisation, adaptation : float
+            Strengths of the graded APL, the LNs' normalisation and the adaptation (0 = off).
+        adaptation_tau : float
+            Decay time constant of the adaptation, in presentations.
+        sequence_dim : str, optional
+            Dim of a DataArray along which the adaptation runs, each sequence starting
+            unadapted (default: the whole stream is one sequence).
         stream_order : sequence of dim names, optional
-            Order in which a DataArray's samples are streamed (outermost first), e.g.
-            ``("trial", "odor")`` presents every odor once per block; default: the input's
-            dim order. Only matters with ``balance=True``.
+            Order of a DataArray's samples in the stream (outermost first); default its dims'.
         binary : bool
             Return 0/1 codes instead of the winners' drive.
         return_state : bool
-            Also return a dict with the final ``bias`` (n_kc,), the ``threshold`` used
-            (None under top-k) and ``rate``.
+            Also return a dict with the final ``bias``, the ``threshold`` and the bias ``rate``.
 
         Returns
         -------
         xarray.DataArray
-            Dims: the input's sample dims (``sample`` for a 2-D array) and ``kc``; attrs say
-            which mechanisms were on.
+            The input's sample dims (``sample`` for a 2-D array) and ``kc``; attrs: switches.
         """
-        samples, back = self._as_samples(inputs, stream_order)
-        h = self._drive_of(samples)  # (n_samples, n_kc)
-        theta = None
-        if not topk:
-            theta = self.threshold(h) if threshold is None else float(threshold)
-        selected, bias, rate = self._select(h, topk, theta, balance, balance_rate)
-        codes = back(np.where(selected, 1.0 if binary else h, 0.0))
-        codes = self._labelled_codes(codes, topk=topk, balance=balance, binary=binary, theta=theta)
+        samples, back = self._as_samples(inputs, stream_order, sequence_dim)
+        h = self._drive_of(normalise_inputs(samples, normalisation, self.input_level))
+        theta = None if topk else self.threshold(h) if threshold is None else float(threshold)
+        switches = dict(topk=topk, inhibition=inhibition, balance=balance, adaptation=adaptation)
+        switches["normalisation"] = normalisation
+        length = inputs.sizes[sequence_dim] if sequence_dim is not None else len(h)
+        selected, adapted, bias, rate = self._select(
+            h, theta, switches, balance_rate, adaptation_tau, length
+        )
+        codes = back(np.where(selected, 1.0 if binary else adapted, 0.0))
+        codes = self._labelled_codes(codes, switches, binary=binary, theta=theta)
         if return_state:
             return codes, {"bias": bias, "threshold": theta, "rate": rate}
         return codes
 
-    def _select(
-        self,
-        h: np.ndarray,
-        topk: bool,
-        theta: float | None,
-        balance: bool,
-        balance_rate: float | None,
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        """Selected KCs (n_samples, n_kc) of the drive ``h``, the final bias and the bias step.
-
-        Without balancing the bias stays 0 and the step is 0. With it, the step is
-        ``balance_rate`` (default the adapter's) times SD(h), so it does not depend on scale.
-        """
-        if not balance:
-            selected = topk_mask(h, self.k, axis=1) if topk else h > theta
-            return selected, np.zeros(self.n_kc), 0.0
-        step = self.balance_rate if balance_rate is None else balance_rate
-        rate = check_nonnegative(step, "balance_rate") * float(np.std(h))
-        selected, bias = self._select_balanced(h, topk, theta, rate)
-        return selected, bias, rate
-
-    def _select_balanced(
-        self, h: np.ndarray, topk: bool, theta: float | None, rate: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Selected KCs of each sample in stream order under the balancing bias, and the bias.
-
-        One sample at a time: select on ``h + bias`` (top-k or ``> theta``), then move the bias
-        against each KC's win (``-= rate * sign(count - mean)``) and re-centre it to mean 0.
-        """
-        bias = np.zeros(self.n_kc)
-        selected = np.zeros(h.shape, dtype=bool)
-        for s in range(h.shape[0]):
-            score = h[s] + bias
-            chosen = topk_mask(score, self.k) if topk else score > theta
-            selected[s] = chosen
-            count = chosen.astype(np.float64)
-            bias -= rate * np.sign(count - count.mean())
-            bias -= bias.mean()
-        return selected, bias
+    def _select(self, h, theta, switches, balance_rate, adaptation_tau, sequence_length):
+        """Selected KCs (n_samples, n_kc) of the drive ``h``, the adapted drive, the final bias
+        and the bias step (0 without balancing)."""
+        select = selector(
+            self.k, topk=switches["topk"], threshold=theta, inhibition=switches["inhibition"]
+        )
+        adaptation = check_nonnegative(switches["adaptation"], "adaptation")
+        if not switches["balance"] and not adaptation:
+            return select(h), h, np.zeros(self.n_kc), 0.0
+        scale = float(np.std(h)) if self.drive_scale is None else self.drive_scale
+        rate = 0.0
+        if switches["balance"]:
+            step = self.balance_rate if balance_rate is None else balance_rate
+            rate = check_nonnegative(step, "balance_rate") * scale
+        selected, adapted, bias = stream_select(
+            h,
+            select,
+            sequence_length=sequence_length,
+            adaptation_step=adaptation * scale,
+            adaptation_tau=adaptation_tau,
+            balance_step=rate,
+        )
+        return selected, adapted, bias, rate
 
     def _labelled_codes(
-        self, codes: xr.DataArray, *, topk: bool, balance: bool, binary: bool, theta
+        self, codes: xr.DataArray, switches: dict, *, binary: bool, theta
     ) -> xr.DataArray:
         """``codes`` named ``kc_code``, with attrs saying which mechanisms were on."""
         codes.name = "kc_code"
         codes.attrs = {
             "long_name": "adapter KC code" + (" (binary)" if binary else " (drive of winners)"),
             "units": "1",
-            "topk": int(topk),
-            "balance": int(balance),
+            **{
+                name: int(on) if isinstance(on, bool) else float(on)
+                for name, on in switches.items()
+            },
             "k": self.k,
             "coding_level": self.coding_level,
         }
@@ -345,18 +363,20 @@ class FlyAdapter:
 
 
 def claws_to_projection(claw_glomerulus, n_glomeruli: int) -> scipy.sparse.csr_matrix:
-    """Binary (n_kc, n_glomeruli) matrix with a 1 for every claw (KC, glomerulus)."""
+    """Binary (n_kc, n_glomeruli) matrix with a 1 for every claw (KC, glomerulus); -1 marks an
+    unused claw slot (a measured wiring's KC with fewer claws than the slots) and is skipped."""
     claws = np.asarray(claw_glomerulus)
     if claws.ndim != 2 or not np.issubdtype(claws.dtype, np.integer):
         raise ValueError(
             f"claws must be a 2-D integer array (kc, claw), got {claws.dtype} {claws.shape}"
         )
-    if claws.size and (claws.min() < 0 or claws.max() >= n_glomeruli):
-        raise ValueError(f"claw glomeruli must lie in [0, {n_glomeruli})")
+    if claws.size and (claws.min() < -1 or claws.max() >= n_glomeruli):
+        raise ValueError(f"claw glomeruli must lie in [0, {n_glomeruli}) (or be -1: no claw)")
     n_kc = claws.shape[0]
     rows = np.repeat(np.arange(n_kc), claws.shape[1])
+    used = claws.ravel() >= 0
     matrix = scipy.sparse.csr_matrix(
-        (np.ones(claws.size), (rows, claws.ravel())), shape=(n_kc, n_glomeruli)
+        (np.ones(used.sum()), (rows[used], claws.ravel()[used])), shape=(n_kc, n_glomeruli)
     )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0  # a glomerulus reached twice still counts once (binary wiring)

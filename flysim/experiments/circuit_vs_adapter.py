@@ -46,7 +46,9 @@ from ..run.pipeline import adapt_to_panel
 from ..run.simulate import simulate
 
 __all__ = [
+    "ANALOGUES",
     "CONDITIONS",
+    "adapter_switches",
     "METRICS",
     "circuit_vs_adapter",
     "code_metrics",
@@ -54,12 +56,60 @@ __all__ = [
     "noisy_inputs",
 ]
 
-#: Condition name -> (circuit overrides, adapter switches).
+#: The adapter analogues of the circuit's two mechanisms: ``{mechanism: {analogue: the
+#: FlyAdapter.encode switches that turn it on}}`` (off: no top-k, every strength 0). Graded
+#: strengths are placeholders of 1 that ``adapter_switches(strengths=)`` replaces by calibrated
+#: ones. What each stands for: ``flysim.adapters.mechanisms``.
+ANALOGUES = {
+    "li": {
+        "topk": {"topk": True},  # the ideal APL (FlyHash, the fly models)
+        "graded": {"inhibition": 1.0},  # graded APL feedback on the fixed threshold
+        "normalisation": {"normalisation": 1.0},  # LI at the antennal-lobe LNs (li.site = ln)
+    },
+    "sfa": {
+        "balance": {"balance": True},  # FlyLoRA's balancing bias, across samples
+        "adaptation": {"adaptation": 1.0},  # per-unit adaptation within a presentation
+    },
+}
+
+_CIRCUIT_CONDITIONS = {
+    "none": {"li.enabled": False, "sfa.enabled": False},
+    "LI": {"li.enabled": True, "sfa.enabled": False},
+    "SFA": {"li.enabled": False, "sfa.enabled": True},
+    "LI+SFA": {"li.enabled": True, "sfa.enabled": True},
+}
+
+
+def adapter_switches(
+    condition: str, *, li: str = "topk", sfa: str = "balance", strengths: dict | None = None
+) -> dict:
+    """``FlyAdapter.encode`` switches of a circuit condition, with the chosen analogues.
+
+    Parameters
+    ----------
+    condition : {"none", "LI", "SFA", "LI+SFA"}
+        Which mechanisms are on (the circuit's ``li.enabled`` x ``sfa.enabled``).
+    li, sfa : str
+        The analogue of each (:data:`ANALOGUES`); the defaults are :data:`CONDITIONS`' own.
+    strengths : dict, optional
+        Values of the graded switches that are on (``inhibition``, ``normalisation``,
+        ``adaptation``) and ``adaptation_tau``; others are ignored.
+    """
+    overrides = _CIRCUIT_CONDITIONS[condition]
+    switches = {"topk": False, "balance": False}
+    if overrides["li.enabled"]:
+        switches.update(ANALOGUES["li"][li])
+    if overrides["sfa.enabled"]:
+        switches.update(ANALOGUES["sfa"][sfa])
+    for name, value in (strengths or {}).items():
+        if name in switches or (name == "adaptation_tau" and "adaptation" in switches):
+            switches[name] = value
+    return switches
+
+
+#: Condition name -> (circuit overrides, adapter switches: top-k for LI, balancing for SFA).
 CONDITIONS = {
-    "none": ({"li.enabled": False, "sfa.enabled": False}, {"topk": False, "balance": False}),
-    "LI": ({"li.enabled": True, "sfa.enabled": False}, {"topk": True, "balance": False}),
-    "SFA": ({"li.enabled": False, "sfa.enabled": True}, {"topk": False, "balance": True}),
-    "LI+SFA": ({"li.enabled": True, "sfa.enabled": True}, {"topk": True, "balance": True}),
+    name: (overrides, adapter_switches(name)) for name, overrides in _CIRCUIT_CONDITIONS.items()
 }
 
 #: Metric name -> (short column header, long name).

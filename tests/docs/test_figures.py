@@ -30,6 +30,14 @@ OUTPUTS = {
         "discrimination_noise_quick",
         {"decoder_accuracy", "mbon_accuracy"},
     ),
+    "fig_connectome": (
+        "connectome_quick",
+        {"kc_coding", "pn_correlation", "kc_correlation", "decoder_accuracy"},
+    ),
+    "fig_link_redundancy": (
+        "link_redundancy_quick",
+        {"accuracy", "decoder_accuracy", "native_accuracy", "input_noise_sd", "input_reliability"},
+    ),
 }
 
 
@@ -103,6 +111,28 @@ def test_fig_discrimination_noise(tmp_path):
     saved = run_quick("fig_discrimination_noise", tmp_path)
     assert saved.decoder_accuracy.dims == ("noise", "fly")
     assert saved.decoder_accuracy.sel(noise=0).min() >= 0.9
+
+
+def test_fig_connectome(tmp_path):
+    saved = run_quick("fig_connectome", tmp_path)
+    assert saved.kc_correlation.dims == ("wiring", "kind", "fly", "pair")
+    assert list(saved.wiring.values) == ["random", "favoured", "variable"]
+    assert len(list((tmp_path / "wiring").glob("*.csv"))) == 2 * saved.sizes["fly"]
+    # the input is the same whatever the wiring; the KC code is not
+    pn = saved.pn_correlation
+    assert float(abs(pn.sel(wiring="favoured") - pn.sel(wiring="random")).max()) < 0.05
+    kc = saved.kc_correlation.sel(kind="favoured").mean(["fly", "pair"])
+    assert kc.sel(wiring="favoured") != kc.sel(wiring="random")
+
+
+def test_fig_link_redundancy(tmp_path):
+    saved = run_quick("fig_link_redundancy", tmp_path)
+    assert saved.accuracy.dims == ("model", "condition", "noise", "seed", "pair")
+    assert saved.model.values[0] == "circuit" and saved.sizes["model"] >= 4
+    # noise-free pairs are told apart by every model; matched noise costs the same correlation
+    assert saved.accuracy.sel(noise=0).mean(["seed", "pair"]).min() >= 0.8
+    reliability = saved.input_reliability
+    assert float(abs(reliability - reliability.sel(model="circuit")).max()) < 1e-3
 
 
 def test_figures_command_runs_every_script_and_names_failures(tmp_path, capsys):

@@ -86,8 +86,8 @@ def _params(config: dict, path: Path, where: str) -> CircuitParams:
     try:
         params = load_params(config.get("preset", "drosophila_adult"))
         return with_overrides(params, overrides)
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+    except ValueError as error:  # same type (ParameterError...), the config named first
+        raise type(error)(f"{where}: {error}") from None
 
 
 def _odors(config: dict, path: Path, params: CircuitParams, where: str) -> OdorPanel:
@@ -126,8 +126,8 @@ def read_run_config(path) -> RunRequest:
     odors = _odors(config, path, params, where)
     try:
         noise = noise_from_table(config.get("noise", {}))
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+    except ValueError as error:  # same type (ParameterError...), the config named first
+        raise type(error)(f"{where}: {error}") from None
     out = config.get("out")
     if out is not None and not (isinstance(out, str) and out):
         raise ValueError(f"{where}: out must be a file name (.nc), got {out!r}")

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..params import ParameterError
+from ..params import RANDOM_WIRING, ParameterError
 from .glomeruli import ANTENNAL_LOBE
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: The value of ``network.wiring`` that draws each fly's claws at random (Caron et al. 2013).
-RANDOM = "random"
+RANDOM = RANDOM_WIRING
 
 #: The most claws a KC may have: the compiled network holds this many claw slots per KC at
 #: most (real KCs have ~7, up to ~15 in the hemibrain).
@@ -194,11 +194,10 @@ def read_edge_list(path) -> EdgeList:
     return _read(path, stat.st_mtime_ns, stat.st_size)
 
 
-def _glomerulus_index(name: str, glomeruli: tuple) -> int | None:
+def _glomerulus_index(name: str, glomeruli: tuple, synthetic_lobe: bool) -> int | None:
     if name in glomeruli:
         return glomeruli.index(name)
-    synthetic = all(g == f"g{k:02d}" for k, g in enumerate(glomeruli))
-    if synthetic and len(glomeruli) == len(ANTENNAL_LOBE) and name in ANTENNAL_LOBE:
+    if synthetic_lobe and name in ANTENNAL_LOBE:
         return ANTENNAL_LOBE.index(name)
     if name.isdigit() and int(name) < len(glomeruli):
         return int(name)
@@ -208,7 +207,9 @@ def _glomerulus_index(name: str, glomeruli: tuple) -> int | None:
 def glomerulus_indices(edges: EdgeList, glomeruli) -> np.ndarray:
     """Each row's glomerulus as an index into the circuit's ``glomeruli`` (the panel's names)."""
     glomeruli = tuple(glomeruli)
-    index = {g: _glomerulus_index(g, glomeruli) for g in set(edges.glomerulus)}
+    # a synthetic panel's glomerulus i (g00, g01...) stands for ANTENNAL_LOBE[i]
+    synthetic_lobe = glomeruli == tuple(f"g{k:02d}" for k in range(len(ANTENNAL_LOBE)))
+    index = {g: _glomerulus_index(g, glomeruli, synthetic_lobe) for g in set(edges.glomerulus)}
     unknown = sorted(g for g, k in index.items() if k is None)
     if unknown:
         shown = ", ".join(glomeruli[:4]) + (", ..." if len(glomeruli) > 4 else "")

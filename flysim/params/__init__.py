@@ -4,6 +4,7 @@ from .io import dump_params, list_presets, load_params, params_from_dict, params
 from .noise import Noise
 from .overrides import apply_overrides, get_path, known_paths, with_overrides
 from .schema import (
+    RANDOM_WIRING,
     AdaptationParams,
     CircuitParams,
     KvParams,
@@ -30,6 +31,7 @@ __all__ = [
     "OrnParams",
     "ParameterError",
     "ProtocolParams",
+    "RANDOM_WIRING",
     "WeightParams",
     "dump_params",
     "get_path",

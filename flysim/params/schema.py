@@ -26,7 +26,11 @@ __all__ = [
     "LearningParams",
     "CircuitParams",
     "GROUPS",
+    "RANDOM_WIRING",
 ]
+
+#: The value of ``network.wiring`` that draws each fly's claws at random (Caron et al. 2013).
+RANDOM_WIRING = "random"
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -45,7 +49,7 @@ class NetworkParams(ParamGroup):
     dt: object = quantity(0.1 * ms, "ms", positive=True, doc="integration time step")
     # PN -> KC wiring: "random" (each fly's claws drawn from its seed, kc_in_degree per KC), or
     # the path of a connectome edge list (flysim.inputs.connectome), read when a run starts
-    wiring: str = "random"
+    wiring: str = RANDOM_WIRING
 
     def __post_init__(self):
         super().__post_init__()
@@ -267,7 +271,7 @@ class CircuitParams(ParamGroup):
 
     def __post_init__(self):
         net = self.network
-        if net.wiring == "random" and net.kc_in_degree > net.n_glomeruli:
+        if net.wiring == RANDOM_WIRING and net.kc_in_degree > net.n_glomeruli:
             raise ParameterError(
                 f"parameter 'network.kc_in_degree' ({net.kc_in_degree}) exceeds "
                 f"'network.n_glomeruli' ({net.n_glomeruli}): each claw needs a distinct glomerulus"

@@ -112,11 +112,16 @@ def test_odor_table_problems_in_a_run_config_are_one_line(tmp_path):
         'table = "missing.csv"': "does not exist",
     }
     for odors, message in cases.items():
-        config = tmp_path / "run.toml"
-        config.write_text(f'preset = "tiny"\n[odors]\n{odors}\n')
-        proc = run_cli("run", str(config))
-        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
-        assert proc.stderr.strip().count("\n") == 0
+        assert_run_config_refused(tmp_path, f"[odors]\n{odors}", message)
+
+
+def assert_run_config_refused(folder, body: str, message: str):
+    """``flysim run`` on a tiny config with ``body`` exits 2 with one line holding ``message``."""
+    config = folder / "run.toml"
+    config.write_text(f'preset = "tiny"\n{body}\n')
+    proc = run_cli("run", str(config))
+    assert proc.returncode == 2 and message in proc.stderr, (body, proc.stderr)
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
 
 
 def test_every_run_config_problem_is_one_line_naming_the_key_before_any_run(tmp_path):
@@ -139,11 +144,7 @@ def test_every_run_config_problem_is_one_line_naming_the_key_before_any_run(tmp_
         '[overrides]\n"network.wiring" = "absent.csv"': "absent.csv cannot be read",
     }
     for body, message in cases.items():
-        config = tmp_path / "run.toml"
-        config.write_text(f'preset = "tiny"\n{body}\n')
-        proc = run_cli("run", str(config))
-        assert proc.returncode == 2 and message in proc.stderr, (body, proc.stderr)
-        assert proc.stderr.strip().count("\n") == 0, proc.stderr
+        assert_run_config_refused(tmp_path, body, message)
 
 
 def test_negative_workers_are_refused(tmp_path):

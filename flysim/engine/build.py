@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model.circuit import Circuit, build_network
-from ..model.kernels import vectorisable_timestep
+from ..model.kernels import vectorisable_exp, vectorisable_timestep
 from ..model.structure import Structure
 from ..params import CircuitParams
 from .cache import cache_dir, file_lock, private_folder, sweep_dead_folders
@@ -127,7 +127,7 @@ def _standalone_device():
     # binary made it stop early and exit 0 with a truncated run.
     brian2.prefs.core.stop_on_keyboard_interrupt = False
     try:
-        with vectorisable_timestep():
+        with vectorisable_timestep(), vectorisable_exp():
             yield
     finally:
         device.reinit()

@@ -33,6 +33,7 @@ __all__ = [
     "apl_broadcast",
     "fast_threshold_ok",
     "vectorisable_timestep",
+    "vectorisable_exp",
 ]
 
 
@@ -62,7 +63,7 @@ def apl_broadcast(kc_array: str, block: int) -> Function:
     code = f"""
 static inline double apl_broadcast(double g, int32_t i)
 {{
-    double* __restrict kcs = brian::{kc_array} + (size_t)i * {int(block)};
+    auto* __restrict kcs = brian::{kc_array} + (size_t)i * {int(block)};  // float or double
     for (size_t k = 0; k < {int(block)}; k++)
         kcs[k] = g;
     return g;
@@ -103,4 +104,52 @@ def vectorisable_timestep():
     try:
         yield
     finally:  # brian2 has no public way to put an implementation object back
+        implementations._implementations[CPPCodeGenerator] = original
+
+
+# exp(x) = 2**k * exp(r), k = round(x / ln 2), r = x - k ln 2 in two parts (Cody & Waite 1980),
+# |r| <= ln(2) / 2, exp(r) by its Taylor series to degree 13 (truncation < 1e-17 there): within
+# 1-2 units in the last place of glibc's exp (tests/model/test_kernels.py). No branch and no
+# table look-up, so gcc vectorises it inline at the width of the host's vectors.
+_EXP_AS_POLYNOMIAL = """
+static inline double _flysim_exp(double x)
+{
+    // outside [-708, 709] exp under- or overflows a double; clamp so 2**k stays a normal number
+    const double xc = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
+    const double k = round(xc * 1.4426950408889634);
+    const double r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    int64_t bits;
+    __builtin_memcpy(&bits, &p, sizeof bits);
+    bits += (int64_t)k << 52;  // times 2**k: add k to the exponent field
+    __builtin_memcpy(&p, &bits, sizeof bits);
+    return x == x ? p : x;  // NaN stays NaN, for the guards (-fno-finite-math-only keeps this)
+}
+"""
+
+
+@contextmanager
+def vectorisable_exp():
+    """brian2's ``exp()`` as flysim's inline polynomial while a network is generated (restored
+    after). glibc's SIMD ``exp`` (libmvec) is a call per vector with its own special-case
+    paths; inline, the KCs' exponential-Euler update costs ~40 % less (BENCHMARKS.md)."""
+    implementations = DEFAULT_FUNCTIONS["exp"].implementations
+    original = implementations[CPPCodeGenerator]
+    implementations.add_implementation(CPPCodeGenerator, _EXP_AS_POLYNOMIAL, name="_flysim_exp")
+    try:
+        yield
+    finally:
         implementations._implementations[CPPCodeGenerator] = original

@@ -14,10 +14,12 @@ through the counter-based generator Philox4x32-10 (Salmon et al. 2011, "Parallel
 as easy as 1, 2, 3", SC11; the generator of Random123, cuRAND and JAX). Its 128-bit output gives
 a 53-bit uniform in (0, 1).
 
-- :func:`stream_poisson`: a Poisson count by inversion of the CDF from one uniform (exact; a
-  mean above 30 is drawn as a sum of Poisson counts of at most 30 each, each from its own
-  uniform); ``exp(-mean)`` is remembered per (stream, input column), since the ORN rate of a
-  column changes once per stimulus bin.
+- :func:`stream_poisson`: a Poisson count by inversion of the CDF from one uniform of 32 bits
+  (one word of a Philox block: four neighbouring neurons share a call, a quarter of the cost of
+  a block per draw; counts whose probability is below 2**-32 are never drawn, e.g. 5 or more at
+  the lowest ORN mean, 0.03 per step, P = 2e-11); a mean above 30 is drawn as a sum of Poisson
+  counts of at most 30 each, each from its own uniform; ``exp(-mean)`` is remembered per
+  (stream, input column), since the ORN rate of a column changes once per stimulus bin.
 - :func:`stream_normal`: a standard normal by Box-Muller from two uniforms (one Philox call).
 
 A neuron model of the user's that calls brian2's ``rand()``/``randn()`` or uses ``xi`` still
@@ -73,16 +75,38 @@ static inline void flysim_uniforms(uint32_t k0, uint32_t k1, uint32_t neuron, in
 
 
 INVERSION_CPP = """
+// One uniform in (0, 1) with 32 random bits for (key, neuron, step, stream, draw): word
+// neuron % 4 of the Philox block of counter (neuron / 4, step, stream and draw). The block is
+// remembered, so four neighbouring neurons share one Philox call; the value is the same
+// whatever the order of the calls (the memory only saves work).
+static inline double flysim_quarter_uniform(uint32_t k0, uint32_t k1, uint32_t neuron,
+                                            int64_t step, uint32_t stream, uint32_t draw)
+{
+    static thread_local uint32_t block[4], last[6] = {1u, 0u, 0u, 0u, 0u, 0u};
+    static thread_local bool filled = false;
+    const uint32_t c3 = (stream << 24) | (draw & 0xFFFFFFu);
+    const uint32_t at[6] = {k0, k1, neuron >> 2, (uint32_t)step,
+                            (uint32_t)((uint64_t)step >> 32), c3};
+    if (!filled || at[0] != last[0] || at[1] != last[1] || at[2] != last[2] || at[3] != last[3]
+        || at[4] != last[4] || at[5] != last[5]) {
+        uint32_t c[4] = {at[2], at[3], at[4], c3};
+        flysim_philox(c, k0, k1);
+        for (int w = 0; w < 4; w++) block[w] = c[w];
+        for (int w = 0; w < 6; w++) last[w] = at[w];
+        filled = true;
+    }
+    return ((double)block[neuron & 3u] + 0.5) * 0x1.0p-32;
+}
+
 // A Poisson count of mean lam (enlam = exp(-lam)) by inversion of its CDF from one uniform.
 static inline int32_t flysim_poisson_inversion(double lam, double enlam, uint32_t k0,
                                                uint32_t k1, uint32_t neuron, int64_t step,
                                                uint32_t stream, uint32_t draw)
 {
-    double u[2];
-    flysim_uniforms(k0, k1, neuron, step, stream, draw, u);
+    const double u = flysim_quarter_uniform(k0, k1, neuron, step, stream, draw);
     int32_t count = 0;
     double p = enlam, cdf = enlam;
-    while (u[0] > cdf && count < 1000) {
+    while (u > cdf && count < 1000) {
         count++;
         p *= lam / count;
         cdf += p;

@@ -35,15 +35,19 @@ def _run(directory, kernels: bool) -> dict:
     from flysim.model.kernels import (
         ThresholdCodeObject,
         apl_broadcast,
+        vectorisable_exp,
         vectorisable_timestep,
     )
     from flysim.model.populations import NEVER, TRACK_RANGE, TRACKERS
 
     set_device("cpp_standalone", build_on_run=False, directory=None)
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
-    timestep = vectorisable_timestep() if kernels else contextlib.nullcontext()
+    functions = contextlib.ExitStack()
+    if kernels:
+        functions.enter_context(vectorisable_timestep())
+        functions.enter_context(vectorisable_exp())
     try:
-        with timestep:
+        with functions:
             brian2.seed(11)
             equations = "dv/dt = -v / (10*ms) : 1\nlam : 1 (constant)\ncolumn : integer (constant)"
             # the range the thresholder tracks (dimensionless here: v is)
@@ -162,24 +166,67 @@ def test_the_thresholder_tracks_the_range_as_brian2s_code_does(runs):
 
 def test_vectorised_exponential_euler_and_apl_broadcast_keep_the_state(runs):
     brian, flysim = runs[False], runs[True]
-    # libmvec's exp() may differ from the scalar one in the last bits; nothing more
+    # flysim's inline exp() may differ from glibc's in the last bits; nothing more
     np.testing.assert_allclose(flysim["conductance_v"], brian["conductance_v"], rtol=1e-12)
     assert np.array_equal(flysim["kc_g_apl"], brian["kc_g_apl"])  # a copy, bit for bit
     assert len(set(brian["kc_g_apl"])) == 3 and brian["kc_g_apl"].min() > 0  # 3 compartments
     assert np.array_equal(flysim["kc_v"], brian["kc_v"])
 
 
-def test_vectorisable_timestep_is_undone_after_the_build():
+@pytest.mark.parametrize(
+    "function,context", [("timestep", "vectorisable_timestep"), ("exp", "vectorisable_exp")]
+)
+def test_a_functions_build_implementation_is_undone_after_the_build(function, context):
     from brian2 import DEFAULT_FUNCTIONS
     from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
 
-    from flysim.model.kernels import vectorisable_timestep
+    from flysim.model import kernels
 
-    implementations = DEFAULT_FUNCTIONS["timestep"].implementations
+    implementations = DEFAULT_FUNCTIONS[function].implementations
     before = implementations[CPPCodeGenerator]
-    with vectorisable_timestep():
+    with getattr(kernels, context)():
         assert implementations[CPPCodeGenerator] is not before
     assert implementations[CPPCodeGenerator] is before
+
+
+EXP_HARNESS = r"""
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+EXP
+int main()
+{
+    double worst = 0.0;
+    for (double x = -745.0; x < 709.0; x += 0.000731) {
+        const double exact = exp(x), fast = _flysim_exp(x);
+        if (exact > 1e-300 && fabs(fast - exact) / exact > worst)
+            worst = fabs(fast - exact) / exact;
+    }
+    // above 709 (exp overflows at 709.78) the value stays at exp(709): finite, for the guards
+    const double big = _flysim_exp(1e6);
+    printf("%.3g %d %.3g %.17g %d\n", worst, (int)std::isnan(_flysim_exp(NAN)),
+           _flysim_exp(-1000.0), _flysim_exp(-0.0041),
+           (int)(std::isfinite(big) && big >= 0.999 * exp(709.0)));
+    return 0;
+}
+"""
+
+
+def test_the_inline_exp_is_glibcs_to_the_last_bits(tmp_path):
+    import subprocess
+
+    from flysim.model.kernels import _EXP_AS_POLYNOMIAL
+
+    source = tmp_path / "exp.cpp"
+    source.write_text(EXP_HARNESS.replace("EXP", _EXP_AS_POLYNOMIAL, 1))
+    subprocess.run(["g++", "-O2", "-o", str(tmp_path / "e"), str(source)], check=True)
+    out = subprocess.run([str(tmp_path / "e")], capture_output=True, text=True, check=True)
+    worst, nan, tiny, near_zero, finite = out.stdout.split()
+    assert float(worst) < 4.5e-16  # 2 units in the last place, over the whole range
+    assert nan == "1"  # a NaN argument stays NaN: the guards see diverging numerics
+    assert 0 <= float(tiny) < 1e-300
+    assert abs(float(near_zero) / np.exp(-0.0041) - 1) < 2.3e-16
+    assert finite == "1"
 
 
 def test_a_random_threshold_keeps_brian2s_template():

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from brian2 import Quantity
+from brian2 import Quantity, ms
 from scipy import stats
 
 from ..analysis import (
@@ -185,7 +185,7 @@ class PairDiscrimination:
         from ..run.pipeline import adapt_to_panel
         from ..run.simulate import simulate_structure
 
-        params = adapt_to_panel(params, self._panel(params))[0]
+        params = adapt_to_panel(_without_post(params), self._panel(params))[0]
         compile_structure(
             params, simulate_structure(params, noise, record_spikes=self.mbon_trials > 0)
         )
@@ -229,7 +229,7 @@ class PairDiscrimination:
 
         panel = self._panel(params)
         ds = simulate(
-            params,
+            _without_post(params),
             panel,
             n_trials=self.n_trials,
             noise=noise,
@@ -258,6 +258,14 @@ class PairDiscrimination:
         if self.per_pair:
             return out
         return out.mean("pair", keep_attrs=True)  # drops the pair's coordinates too
+
+
+def _without_post(params: CircuitParams) -> CircuitParams:
+    """``params`` with no post-odor period: every measure of the experiment (decoder, coding
+    level, correlations, MBON readout) reads the odor window, and the keyed streams make the
+    window's spikes the same whether or not a post period follows (tests/experiments/
+    test_redundancy.py), so simulating it would cost 20 % of a default trial for nothing."""
+    return with_overrides(params, {"protocol.post": 0 * ms})
 
 
 def redundancy(

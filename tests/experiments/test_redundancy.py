@@ -200,3 +200,38 @@ def test_prepare_compiles_the_network_a_point_runs(tiny):
     prepared = structure_keys_used()[before:]
     experiment(tiny, noise, 0)
     assert len(prepared) == 1 and set(structure_keys_used()[before + 1 :]) == set(prepared)
+
+
+def test_the_odor_window_does_not_depend_on_the_post_odor_period(tiny):
+    """Why a point simulates no post-odor period: with the keyed streams, the odor window's
+    spikes are the same whether or not one follows (OU input noise, KC current noise, onset
+    jitter and noise over the whole trial included); every measure reads that window."""
+    from brian2 import ms, pA
+
+    import flysim
+    from flysim.experiments.redundancy import _without_post
+
+    noise = flysim.Noise(
+        seed=2,
+        input_sigma=20 * Hz,
+        input_tau=50 * ms,
+        window="trial",
+        kc_current_sigma=5 * pA,
+        onset_jitter=10 * ms,
+    )
+    panel = similar_pairs(2, 0.8, n_glomeruli=tiny.network.n_glomeruli, seed=0)
+    cut = _without_post(tiny)
+    assert float(tiny.protocol.post) > 0 and float(cut.protocol.post) == 0
+    runs = [
+        flysim.simulate(p, panel, n_trials=3, noise=noise, seed=1, record_spikes=True)
+        for p in (tiny, cut)
+    ]
+    window = float(tiny.protocol.baseline + tiny.protocol.odor_duration)
+    for name in ("kc_spike_count", "pn_spike_count", "kc_count_early", "kc_count_late"):
+        if name in runs[0]:
+            assert np.array_equal(runs[0][name].values, runs[1][name].values), name
+    columns = ("kc_spike_odor", "kc_spike_trial", "kc_spike_index", "kc_spike_time")
+    spikes = [np.stack([ds[c].values for c in columns], axis=1) for ds in runs]
+    in_window = spikes[0][spikes[0][:, 3] < window]
+    assert len(in_window) > 100 and len(spikes[1]) < len(spikes[0])  # spikes after the window
+    assert np.array_equal(in_window, spikes[1][spikes[1][:, 3] < window])

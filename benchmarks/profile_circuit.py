@@ -1,6 +1,12 @@
 """Where the time of one compiled run goes: brian2's per-code-object timing for one batch of
 the default circuit. Run: ``python benchmarks/profile_circuit.py [--preset tiny] [--batch 16]
-[--plastic]`` (``--plastic``: the conditioning network, KC->MBON plasticity on, no dopamine)."""
+[--plastic] [--uninstrumented]`` (``--plastic``: the conditioning network, KC->MBON plasticity
+on, no dopamine; ``--uninstrumented``: no per-code-object clocks, the loop's own time only).
+
+The per-code-object clocks cost a ``clock()`` call before and after every code object at every
+step: on the Zen 4 host they add ~25 % to the loop (4.6 against 3.6 ns per KC neuron-step,
+BENCHMARKS.md). Speed is compared with the references uninstrumented (``benchmarks/
+references.py``); the instrumented breakdown says where the time goes."""
 
 from __future__ import annotations
 
@@ -8,7 +14,12 @@ import argparse
 import time
 
 
-def profile(preset: str = "drosophila_adult", batch: int = 16, plastic: bool = False):
+def profile(
+    preset: str = "drosophila_adult",
+    batch: int = 16,
+    plastic: bool = False,
+    instrumented: bool = True,
+):
     import flysim
     from flysim.inputs.stimulus import Slot
     from flysim.model.structure import structure_of
@@ -23,21 +34,34 @@ def profile(preset: str = "drosophila_adult", batch: int = 16, plastic: bool = F
         panel,
         flysim.Noise(),
         [0],
-        lambda p: structure_of(p, batch=batch, profile=True, plastic=plastic),
+        lambda p: structure_of(p, batch=batch, profile=instrumented, plastic=plastic),
     )
     structure, circuit = prepared.structure, prepared.circuit
     slots = [Slot(0, k, 0) for k in range(batch)]
     values = batch_values(prepared, slots, Trials(prepared, panel, 1))
+    outputs = ["kc.count_early", *(["profiling_info"] if instrumented else [])]
+    if not instrumented:
+        from run import LOOP_RECORDS, _instrument_runner  # the harness's loop timing
+
+        _instrument_runner()
+        LOOP_RECORDS.clear()
     start = time.perf_counter()
-    result = circuit.run(values, ["kc.count_early", "profiling_info"])
+    result = circuit.run(values, outputs)
     wall = time.perf_counter() - start
-    info = result["profiling_info"]
-    total = sum(info.values())
     steps = structure.duration_ms / (structure.dt_us / 1000)
     kc_steps = steps * batch * params.network.n_kc
+    label = f"{preset}{' (plastic)' if plastic else ''}, batch {batch}: wall {wall:.2f} s"
+    if not instrumented:
+        loop = sum(record["loop_s"] for record in LOOP_RECORDS)
+        print(
+            f"{label}, uninstrumented loop {loop:.2f} s, "
+            f"{loop / kc_steps * 1e9:.2f} ns per KC neuron-step (the binary's loop time)"
+        )
+        return {"loop_s": loop}
+    info = result["profiling_info"]
+    total = sum(info.values())
     print(
-        f"{preset}{' (plastic)' if plastic else ''}, batch {batch}: wall {wall:.2f} s, "
-        f"simulated loop {total:.2f} s, "
+        f"{label}, simulated loop {total:.2f} s, "
         f"{total / kc_steps * 1e9:.2f} ns per KC neuron-step (all code objects)"
     )
     for name, seconds in sorted(info.items(), key=lambda kv: -kv[1])[:12]:
@@ -50,5 +74,8 @@ if __name__ == "__main__":
     parser.add_argument("--preset", default="drosophila_adult")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--plastic", action="store_true", help="the conditioning network")
+    parser.add_argument(
+        "--uninstrumented", action="store_true", help="no per-code-object clocks: the loop only"
+    )
     args = parser.parse_args()
-    profile(args.preset, args.batch, args.plastic)
+    profile(args.preset, args.batch, args.plastic, not args.uninstrumented)

@@ -1,11 +1,15 @@
-"""Performance harness (issue #6): one command, one table.
+"""Performance harness (issues #6, #22): one command, one table.
 
 Run: ``python benchmarks/run.py [--quick]`` (``FLYSIM_CACHE_DIR`` chooses the cache of the
 in-process rows; the cold ``flysim demo`` always gets a fresh one). Prints a markdown table and
-writes ``benchmarks/results.json``.
+writes ``benchmarks/results.json``. ``--references-only [--alternations N]`` runs the first
+section alone (into ``benchmarks/results_references.json`` unless ``--out`` says otherwise).
 
 Rows:
 
+- first, measured first: the reference implementations of ``../shared/perf`` alternated with
+  flysim's loop, their ratios, and the cost of experiment points against their targets scaled
+  to this host (``benchmarks/references.py``); the printed table leads with them;
 - ``simulate`` of the default circuit for 1, 10 and 100 trials (warm): ns per KC neuron-step
   (simulation loop of the binary, and end to end), synaptic events per second, compilations;
 - cost against the number of KCs (1000-4000 KCs, one batch each, median of 5; not with ``--quick``);
@@ -18,7 +22,8 @@ Rows:
   equal statistics (the same number of simulated trial-seconds).
 
 ``--quick`` uses the ``tiny`` preset for the in-process rows and scans, a short memory scan,
-the naive baseline on the numpy target only, and skips the cold demo and the KC scaling.
+the naive baseline on the numpy target only, and skips the cold demo and the KC scaling; the
+references run once, without the naive brian2 script (its compile) and the experiment points.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import references
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
@@ -645,7 +651,40 @@ def _table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool, memory_trials, out: Path):
+def bench_references(alternations: int, quick: bool) -> dict:
+    """The references side by side with flysim, and the experiment points."""
+    if quick:
+        print("  --quick: 1 alternation, no naive brian2 script, no experiment points", flush=True)
+        return references.section(1, naive=False, points=())
+    return references.section(alternations)
+
+
+def _report(r: dict) -> str:
+    """The ratios table (when the references ran), then the harness's table (full runs)."""
+    parts = []
+    if r.get("references"):
+        parts.append(references.ratios_table(r["references"], r.get("demo")))
+    if "trials" in r:
+        parts.append(_table(r))
+    return "\n\n".join(parts)
+
+
+def main_references(alternations: int, out: Path):
+    """``--references-only``: the references section alone."""
+    os.environ.setdefault("FLYSIM_CACHE_DIR", str(Path.home() / ".cache/flysim"))
+    results = {"references_only": True, "machine": _machine()}
+    results["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    print("references, alternating with flysim", flush=True)
+    results["references"] = _guarded(bench_references, None, alternations, False)
+    results["errors"] = ERRORS
+    results["table"] = _report(results)
+    out.write_text(json.dumps(results, indent=1, default=float))
+    print()
+    print(results["table"])
+    print(f"\nwritten: {out}")
+
+
+def main(quick: bool, memory_trials, out: Path, alternations: int = 3):
     preset = "tiny" if quick else "drosophila_adult"
     cache = Path(os.environ.setdefault("FLYSIM_CACHE_DIR", str(Path.home() / ".cache/flysim")))
     cache.mkdir(parents=True, exist_ok=True)
@@ -658,6 +697,8 @@ def main(quick: bool, memory_trials, out: Path):
     _instrument_runner()
     t0 = time.perf_counter()
 
+    print("references, alternating with flysim", flush=True)
+    results["references"] = _guarded(bench_references, None, alternations, quick)
     print("flysim demo", flush=True)
     results["demo"] = bench_demo(
         cold=not quick, cache=cache, command=("info",) if quick else ("demo",)
@@ -720,7 +761,7 @@ def main(quick: bool, memory_trials, out: Path):
     results["speedup"] = speedup
     results["harness_wall_s"] = time.perf_counter() - t0
     results["machine"]["load_average_end"] = os.getloadavg()
-    results["table"] = _table(results)
+    results["table"] = _report(results)
     out.write_text(json.dumps(results, indent=1, default=float))
     print()
     print(results["table"])
@@ -737,7 +778,13 @@ if __name__ == "__main__":
         default=None,
         help="trials of the memory scans (default 1000 2000; 64 with --quick)",
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--references-only", action="store_true", help="only the references and their ratios"
+    )
+    parser.add_argument(
+        "--alternations", type=int, default=3, help="alternations of the references (default 3)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default benchmarks/results.json")
     parser.add_argument(
         "--table", type=Path, default=None, help="only print the table of a results JSON file"
     )
@@ -746,8 +793,10 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.table is not None:
-        print(_table(json.loads(args.table.read_text())))
+        print(_report(json.loads(args.table.read_text())))
     elif args._memory_child is not None:
         _memory_child(args.preset, args._memory_child, args.workers)
+    elif args.references_only:
+        main_references(args.alternations, args.out or HERE / "results_references.json")
     else:
-        main(args.quick, args.memory_trials, args.out)
+        main(args.quick, args.memory_trials, args.out or HERE / "results.json", args.alternations)

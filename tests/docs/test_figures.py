@@ -68,9 +68,11 @@ def test_fig_real_panel(tmp_path):
     saved = run_quick("fig_real_panel", tmp_path)
     assert saved.kc_coding.dims == ("panel", "apl", "fly", "odor")
     lobe = saved.sel(panel="H&C 2006, antennal lobe").mean("fly")
-    # KCs decorrelate the measured panel relative to PNs, the APL more so
+    # KCs decorrelate the measured panel relative to PNs. That the APL decorrelates them further
+    # is a 0.01-0.02 effect (full run, every fly), which 16 odorants of one fly do not resolve
+    # (its sign flipped with the #22 engine's draws): tests/science/test_real_panel.py tests it
+    # on the whole table.
     assert lobe.kc_correlation.sel(apl="on") < lobe.pn_correlation.sel(apl="on")
-    assert lobe.kc_correlation.sel(apl="off") > lobe.kc_correlation.sel(apl="on")
 
 
 def test_fig_redundancy(tmp_path):

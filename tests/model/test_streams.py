@@ -47,10 +47,11 @@ int main(int argc, char** argv)
         }
     } else if (what[0] == 'p' || what[0] == 'b') {  // Poisson counts of mean argv[5], one
         const double lam = atof(argv[5]);         // per (neuron, step); 'b': drawn backwards
+        const int per_step = argc > 6 ? atoi(argv[6]) : 100;  // neurons per step
         for (int j = 0; j < n; j++) {
             const int i = what[0] == 'b' ? n - 1 - j : j;
-            printf("%d\n", flysim_poisson_inversion(lam, exp(-lam), k0, k1, i % 100, i / 100,
-                                                    0u, 0u));
+            printf("%d\n", flysim_poisson_inversion(lam, exp(-lam), k0, k1, i % per_step,
+                                                    i / per_step, 0u, 0u));
         }
     } else {  // Box-Muller normals, one per (neuron, step)
         for (int i = 0; i < n; i++) {
@@ -108,6 +109,13 @@ def test_poisson_draws_do_not_depend_on_the_order_of_the_calls(harness):
     # four neighbouring neurons share a remembered Philox block: the memory saves work only
     forwards = harness("poisson", 3, 4, 4_000, 1.2)
     assert harness("backwards", 3, 4, 4_000, 1.2)[::-1] == forwards
+
+
+def test_one_neuron_draws_anew_at_every_step(harness):
+    # a single neuron per step (a DAN, say) re-reads its remembered block only within a step
+    counts = np.array(harness("poisson", 7, 8, 20_000, 1.2, 1), dtype=int)
+    assert abs(counts.mean() - 1.2) < 0.05 and abs(counts.var() - 1.2) < 0.1
+    assert abs(np.corrcoef(counts[:-1], counts[1:])[0, 1]) < 0.03
 
 
 def test_neighbouring_neurons_draw_independent_poisson_counts(harness):

@@ -38,6 +38,14 @@ OUTPUTS = {
         "link_redundancy_quick",
         {"accuracy", "decoder_accuracy", "native_accuracy", "input_noise_sd", "input_reliability"},
     ),
+    "fig_phase_diagram": (
+        "phase_diagram_quick",
+        {
+            *("accuracy", "mbon_accuracy", "decoder_accuracy", "li_benefit", "sfa_benefit"),
+            *("mbon_naive_rate", "cs_plus_drop", "tie_fraction", "silent_fraction"),
+            *("best_li.strength", "best_sfa.strength", "best_judged"),
+        },
+    ),
 }
 
 
@@ -135,6 +143,35 @@ def test_fig_link_redundancy(tmp_path):
     assert saved.accuracy.sel(noise=0).mean(["seed", "pair"]).min() >= 0.8
     reliability = saved.input_reliability
     assert float(abs(reliability - reliability.sel(model="circuit")).max()) < 1e-3
+
+
+def test_fig_phase_diagram(tmp_path, capsys):
+    saved = run_quick("fig_phase_diagram", tmp_path)
+    assert {"li.strength", "sfa.strength", "noise", "li.site", "fly", "pair"} <= set(saved.dims)
+    assert saved.accuracy.dims[-3:] == ("noise", "fly", "pair")
+    assert list(saved.noise_type.values) == ["frozen", "ou"]
+    for name in ("accuracy", "mbon_accuracy", "decoder_accuracy"):
+        assert saved[name].notnull().all() and ((saved[name] >= 0) & (saved[name] <= 1)).all()
+    assert saved.accuracy.sel(noise=0).mean(["fly", "pair"]).min() >= 0.75  # noise-free pairs
+    assert sorted(set(saved.odor_seed.values)) == [0, 1]  # selected on 0, judged on 1
+    assert saved.attrs["selection_held_out"] == 1
+    assert (tmp_path / "phase_diagram_quick_sim0.8_ou.png").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "points: 24" in out and "CI not available" in out  # one fly: no interval
+
+
+def test_fig_phase_diagram_plan_runs_nothing(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "fig_phase_diagram", FIGURES / "fig_phase_diagram.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(out_dir=tmp_path, plan_only=True) is None
+    out = capsys.readouterr().out
+    # the coarse grid: 5 x 4 x 5 x 2 settings x 2 similarities x 2 noise types x 2 odor panels
+    # x 5 flies, less the copies (LI off at the LNs, OU noise 0): 6480 points
+    assert "5 x 4 x 5 x 2 settings" in out and "points: 6480" in out and "projected" in out
+    assert not list(tmp_path.iterdir())
 
 
 def test_figures_command_runs_every_script_and_names_failures(tmp_path, capsys):

@@ -142,16 +142,17 @@ def parse_profile(text: str) -> dict:
 
 
 # -- running each ------------------------------------------------------------------------------
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's waited-for children."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def _run(args, what: str, **kwargs) -> tuple[str, float, float]:
     """(stdout, wall s, CPU s) of a command; its failure raises with the end of its stderr."""
-    cpu, start = _children_cpu(), time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, **kwargs)
-    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip()[-600:]}")
     return proc.stdout, wall, cpu

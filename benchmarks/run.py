@@ -33,7 +33,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -66,10 +65,13 @@ def _instrument_runner():
     real = subprocess.run
 
     def timed_run(args, **kwargs):
-        start, cpu = time.perf_counter(), _children_cpu()
+        start, cpu = time.perf_counter(), references.children_cpu()
         proc = real(args, **kwargs)
         # CPU seconds of the binary: less sensitive than wall time to other users' load
-        record = {"process_s": time.perf_counter() - start, "cpu_s": _children_cpu() - cpu}
+        record = {
+            "process_s": time.perf_counter() - start,
+            "cpu_s": references.children_cpu() - cpu,
+        }
         try:
             results = Path(args[args.index("--results_dir") + 1])
             record["loop_s"] = float((results / "last_run_info.txt").read_text().split()[0])
@@ -79,11 +81,6 @@ def _instrument_runner():
         return proc
 
     runner.subprocess = types.SimpleNamespace(**{**vars(subprocess), "run": timed_run})
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _built(cache: Path) -> set:

@@ -94,17 +94,23 @@ static inline double _timestep(double t, double dt)
 
 
 @contextmanager
-def vectorisable_timestep():
-    """brian2's ``timestep()`` with a double result while a network is generated (restored
-    after): ``not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt)`` then
-    compares doubles, which AVX2 vectorises, instead of converting every neuron's to int64."""
-    implementations = DEFAULT_FUNCTIONS["timestep"].implementations
+def _cpp_implementation(function: str, code: str, name: str):
+    """brian2's C++ implementation of ``function`` replaced by ``code`` (defining ``name``) while
+    a network is generated, and put back afterwards."""
+    implementations = DEFAULT_FUNCTIONS[function].implementations
     original = implementations[CPPCodeGenerator]
-    implementations.add_implementation(CPPCodeGenerator, _TIMESTEP_AS_DOUBLE, name="_timestep")
+    implementations.add_implementation(CPPCodeGenerator, code, name=name)
     try:
         yield
     finally:  # brian2 has no public way to put an implementation object back
         implementations._implementations[CPPCodeGenerator] = original
+
+
+def vectorisable_timestep():
+    """brian2's ``timestep()`` with a double result while a network is generated (restored
+    after): ``not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt)`` then
+    compares doubles, which AVX2 vectorises, instead of converting every neuron's to int64."""
+    return _cpp_implementation("timestep", _TIMESTEP_AS_DOUBLE, "_timestep")
 
 
 # exp(x) = 2**k * exp(r), k = round(x / ln 2), r = x - k ln 2 in two parts (Cody & Waite 1980),
@@ -141,15 +147,8 @@ static inline double _flysim_exp(double x)
 """
 
 
-@contextmanager
 def vectorisable_exp():
     """brian2's ``exp()`` as flysim's inline polynomial while a network is generated (restored
     after). glibc's SIMD ``exp`` (libmvec) is a call per vector with its own special-case
-    paths; inline, the KCs' exponential-Euler update costs ~40 % less (BENCHMARKS.md)."""
-    implementations = DEFAULT_FUNCTIONS["exp"].implementations
-    original = implementations[CPPCodeGenerator]
-    implementations.add_implementation(CPPCodeGenerator, _EXP_AS_POLYNOMIAL, name="_flysim_exp")
-    try:
-        yield
-    finally:
-        implementations._implementations[CPPCodeGenerator] = original
+    paths; inline, the KCs' exponential-Euler update costs ~30 % less (BENCHMARKS.md)."""
+    return _cpp_implementation("exp", _EXP_AS_POLYNOMIAL, "_flysim_exp")

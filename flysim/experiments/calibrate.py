@@ -55,6 +55,11 @@ def pn_rate(ds: xr.Dataset) -> float:
     return float(ds.pn_spike_count.mean()) / _window_seconds(ds)
 
 
+def kc_rate(ds: xr.Dataset) -> float:
+    """Mean KC rate in the odor window (Hz), over KCs, odors and trials."""
+    return float(ds.kc_spike_count.mean()) / _window_seconds(ds)
+
+
 def mbon_rate(ds: xr.Dataset) -> float:
     """Mean naive MBON rate in the odor window (Hz)."""
     import json
@@ -64,7 +69,12 @@ def mbon_rate(ds: xr.Dataset) -> float:
 
 
 #: Statistics by name; any ``function(Dataset) -> float`` of ``simulate``'s result works too.
-STATISTICS = {"kc_coding_level": kc_coding_level, "pn_rate": pn_rate, "mbon_rate": mbon_rate}
+STATISTICS = {
+    "kc_coding_level": kc_coding_level,
+    "kc_rate": kc_rate,
+    "pn_rate": pn_rate,
+    "mbon_rate": mbon_rate,
+}
 
 
 @dataclass(frozen=True)
@@ -211,7 +221,8 @@ def calibrate(
         Values of the parameter (quantities for quantities, or ``{value, unit}``); the
         statistic at the two ends must enclose the target.
     statistic : str or callable
-        A name of :data:`STATISTICS` (``kc_coding_level``, ``pn_rate``, ``mbon_rate``) or a
+        A name of :data:`STATISTICS` (``kc_coding_level``, ``kc_rate``, ``pn_rate``,
+        ``mbon_rate``) or a
         function of ``simulate``'s Dataset returning a float.
     odors : OdorPanel
         The panel (default: 10 synthetic odors, odor seed 0, on the circuit's glomeruli).

@@ -34,6 +34,10 @@ OUTPUTS = {
         "connectome_quick",
         {"kc_coding", "pn_correlation", "kc_correlation", "decoder_accuracy"},
     ),
+    "fig_matched_arms": (
+        "matched_arms_quick",
+        {"accuracy", "kc_coding_level", "cs_plus_drop"},
+    ),
     "fig_link_redundancy": (
         "link_redundancy_quick",
         {"accuracy", "decoder_accuracy", "native_accuracy", "input_noise_sd", "input_reliability"},
@@ -143,6 +147,18 @@ def test_fig_link_redundancy(tmp_path):
     assert saved.accuracy.sel(noise=0).mean(["seed", "pair"]).min() >= 0.8
     reliability = saved.input_reliability
     assert float(abs(reliability - reliability.sel(model="circuit")).max()) < 1e-3
+
+
+def test_fig_matched_arms(tmp_path, capsys):
+    saved = run_quick("fig_matched_arms", tmp_path)
+    assert list(saved.arm.values) == ["sparse 15%", "LI 15%", "sparse+SFA 15%", "LI+SFA 15%"]
+    assert (abs(saved.calibrated_statistic - 0.15) <= 0.005).all()
+    models = xr.load_dataset(tmp_path / "kc_models_quick.nc")
+    assert set(models.arm.values) == {"LIF", "LIF+LI", "SFA-LIF", "SFA-LIF+LI", "KvLIF", "KvLIF+LI"}
+    spikes = xr.load_dataset(tmp_path / "noise_spikes_quick.nc")
+    assert set(spikes.circuit.values) == {"LIF", "SFA-LIF", "KvLIF"}
+    out = capsys.readouterr().out
+    assert "claims() at coding level 0.15" in out and "KvLIF - LIF" in out
 
 
 def test_fig_phase_diagram(tmp_path, capsys):

@@ -257,6 +257,34 @@ def print_tables(result, choice) -> None:
                 print(best_table(choice.sel(cell)))
 
 
+def print_claims(result, select_seed: int, judge_seed: int) -> None:
+    """``claims()`` per similarity, noise type and LI site, on the settings selected on one odor
+    panel and judged on the other (``selected_conditions``)."""
+    from flysim.experiments.claims import claims, claims_table
+    from flysim.experiments.phase_diagram import selected_conditions
+
+    if "sfa.tau" in result.accuracy.dims:
+        print("\nclaims(): not judged with sfa.tau swept (select one sfa.tau first)")
+        return
+    for similarity in result["similarity"].values:
+        for noise_type in result["noise_type"].values:
+            for site in result["li.site"].values:
+                cell = {"similarity": similarity, "noise_type": noise_type, "li.site": site}
+                title = f"similarity {similarity:g}, {noise_type} noise, LI at {site}"
+                try:
+                    conditions = selected_conditions(
+                        result.accuracy.sel(cell), select_seed=select_seed, judge_seed=judge_seed
+                    )
+                except ValueError as error:
+                    print(f"\nclaims(), {title}: not judged ({error})")
+                    continue
+                print(
+                    f"\nclaims(), {title}: settings selected on odor panel {select_seed}, "
+                    f"judged on panel {judge_seed}: {conditions.attrs['selected']}"
+                )
+                print(claims_table(claims(conditions)))
+
+
 def figure_names(result, stem) -> dict:
     """(similarity, noise type) -> file name: the first is ``stem.png``."""
     names = {}
@@ -319,6 +347,7 @@ def main(quick=False, out_dir=None, workers=None, plan_only=False, point_cost=No
     saved.attrs.update({f"selection_{k}": v for k, v in choice.attrs.items()})
     saved.to_netcdf(out_dir / f"{stem}.nc")
     print_tables(result, choice)
+    print_claims(result, seeds[0], seeds[-1])
     print(f"\nscans took {elapsed:.0f} s; wrote {out_dir / stem}.nc and {', '.join(names)}")
     return saved
 

@@ -37,7 +37,7 @@ from ..params.noise import Noise
 from ..params.overrides import declaration
 from ..scan import normalize_grid, scan
 from ..scan.execute import point_key
-from .redundancy import NOISE_NAMES, PairDiscrimination, _pairs_of_panels, noise_grid
+from .redundancy import CONDITIONS, NOISE_NAMES, PairDiscrimination, _pairs_of_panels, noise_grid
 
 __all__ = [
     "NOISE_TYPES",
@@ -47,6 +47,7 @@ __all__ = [
     "phase_diagram",
     "plan_points",
     "select_and_judge",
+    "selected_conditions",
 ]
 
 #: The setting dims a selection picks over (``sfa.tau`` only when it is swept).
@@ -424,5 +425,62 @@ def select_and_judge(
             if n_fly > 1 and n_pair > 1
             else f"not available: {n_fly} fly(s) x {n_pair} pair(s) (needs >= 2 of each)"
         ),
+    )
+    return out
+
+
+def _best_setting(means: xr.DataArray, li_on: bool, sfa_on: bool) -> tuple[float, float]:
+    """(li.strength, sfa.strength) with the highest mean among those with LI / SFA on (> 0) or
+    off (0) as asked; a tie goes to the first in grid order."""
+    li = [v for v in means["li.strength"].values if (v > 0) == li_on]
+    sfa = [v for v in means["sfa.strength"].values if (v > 0) == sfa_on]
+    if not li or not sfa:
+        raise ValueError(
+            "selected_conditions: the grid needs li.strength and sfa.strength 0 (off) and at "
+            "least one value > 0 of each"
+        )
+    block = means.sel({"li.strength": li, "sfa.strength": sfa}).transpose(
+        "li.strength", "sfa.strength"
+    )
+    i, j = np.unravel_index(int(np.nanargmax(block.values)), block.shape)
+    return float(li[i]), float(sfa[j])
+
+
+def selected_conditions(
+    accuracy: xr.DataArray, *, select_seed: int = 0, judge_seed: int = 1
+) -> xr.Dataset:
+    """The four circuits of ``claims`` at settings selected on one odor panel, measured on
+    another: ``none`` (both strengths 0), ``LI`` (the best ``li.strength`` > 0 with SFA off),
+    ``SFA`` (the best ``sfa.strength`` > 0 with LI off) and ``LI+SFA`` (the best pair of both >
+    0), each chosen by its mean accuracy over every noise level, fly and pair of panel
+    ``select_seed`` (one circuit per condition for all noise levels, so that the claims compare
+    fixed circuits across noise), returned on the pairs of panel ``judge_seed`` as ``accuracy
+    (condition, noise, fly, pair)``, the choices in ``attrs["selected"]``.
+
+    ``accuracy`` must have exactly the dims ``li.strength``, ``sfa.strength``, ``noise``,
+    ``fly`` and ``pair`` (select one cell of the others first)."""
+    expected = {"li.strength", "sfa.strength", "noise", "fly", "pair"}
+    if set(accuracy.dims) != expected:
+        raise ValueError(
+            f"selected_conditions: accuracy must have dims {sorted(expected)}, got "
+            f"{list(accuracy.dims)} (select one cell of the others first)"
+        )
+    means = _panel(accuracy, select_seed).mean(("noise", "fly", "pair"))
+    judged = _panel(accuracy, judge_seed)
+    chosen = {c: _best_setting(means, li, sfa) for c, (li, sfa) in CONDITIONS.items()}
+    parts = [
+        judged.sel({"li.strength": li, "sfa.strength": sfa}, drop=True)
+        for li, sfa in chosen.values()
+    ]
+    out = xr.concat(parts, dim=pd.Index(list(CONDITIONS), name="condition")).to_dataset(
+        name="accuracy"
+    )
+    out["accuracy"].attrs = dict(accuracy.attrs)
+    out.attrs.update(
+        selected=json.dumps(
+            {c: {"li.strength": li, "sfa.strength": sfa} for c, (li, sfa) in chosen.items()}
+        ),
+        select_seed=select_seed,
+        judge_seed=judge_seed,
     )
     return out

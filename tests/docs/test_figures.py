@@ -174,6 +174,7 @@ def test_fig_phase_diagram(tmp_path, capsys):
     assert (tmp_path / "phase_diagram_quick_sim0.8_ou.png").stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "points: 24" in out and "CI not available" in out  # one fly: no interval
+    assert out.count("settings selected on odor panel 0, judged on panel 1") == 2  # claims()
 
 
 def test_fig_phase_diagram_plan_runs_nothing(tmp_path, capsys):

@@ -1,14 +1,18 @@
 """The LI x SFA phase diagram: its scans (on a fake experiment) and the selection/judgement."""
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
 
+from flysim.experiments.claims import claims
 from flysim.experiments.phase_diagram import (
     PhasePlan,
     phase_diagram,
     plan_points,
     select_and_judge,
+    selected_conditions,
 )
 
 
@@ -160,3 +164,33 @@ def test_phase_plan_refuses_bad_grids():
         PhasePlan(li_strengths=(0.0, 0.0))
     with pytest.raises(ValueError, match="noise_types"):
         PhasePlan(noise_types=("pink",))
+
+
+def test_selected_conditions_choose_on_one_panel_and_measure_on_the_other():
+    accuracy = synthetic(n_fly=3, n_pair=4)
+    # Panel 0 prefers li.strength 2 with SFA off; panel 1 prefers 1: the selection must follow
+    # panel 0 and the values come from panel 1 (mutation: selecting on the judged panel, or
+    # returning the selection panel's values, fails here).
+    accuracy.loc[{"li.strength": 2.0, "sfa.strength": 0.0}] += np.where(
+        accuracy["odor_seed"] == 0, 0.05, -0.05
+    )
+    accuracy.loc[{"li.strength": 1.0, "sfa.strength": 0.0}] += np.where(
+        accuracy["odor_seed"] == 1, 0.05, 0.0
+    )
+    conditions = selected_conditions(accuracy, select_seed=0, judge_seed=1)
+    chosen = json.loads(conditions.attrs["selected"])
+    assert chosen["none"] == {"li.strength": 0.0, "sfa.strength": 0.0}
+    assert chosen["LI"] == {"li.strength": 2.0, "sfa.strength": 0.0}
+    assert chosen["SFA"] == {"li.strength": 0.0, "sfa.strength": 1.0}
+    assert chosen["LI+SFA"] == {"li.strength": 2.0, "sfa.strength": 1.0}
+    judged = accuracy.isel(pair=np.flatnonzero(accuracy["odor_seed"].values == 1))
+    np.testing.assert_array_equal(
+        conditions.accuracy.sel(condition="LI"),
+        judged.sel({"li.strength": 2.0, "sfa.strength": 0.0}),
+    )
+    assert set(conditions.accuracy.dims) == {"condition", "noise", "fly", "pair"}
+    assert len(claims(conditions, n_resamples=200)) == 4
+    with pytest.raises(ValueError, match="select one cell of the others first"):
+        selected_conditions(accuracy.expand_dims(similarity=[0.8]))
+    with pytest.raises(ValueError, match="needs li.strength and sfa.strength 0"):
+        selected_conditions(accuracy.sel({"sfa.strength": [1.0]}))

@@ -11,7 +11,6 @@ cell.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from brian2 import Hz
 from ..inputs.panel import OdorPanel
 from ..params import CircuitParams, with_overrides
 from ..params.noise import Noise
-from .calibrate import kc_rate
+from .calibrate import kc_coding_level, kc_rate
 from .matched import PN_KC_BRACKET, Arm, calibrate_arm
 
 __all__ = ["NOISE_SPIKE_MEASURES", "noise_induced_spikes", "rate_matched", "with_blank"]
@@ -103,17 +102,15 @@ def rate_matched(
 
 
 def _measures(ds: xr.Dataset) -> dict:
-    """The measures of one run: odors against the blank."""
-    start, stop = json.loads(ds.attrs["odor_window_s"])
-    counts = ds.kc_spike_count.astype(float)
-    blank = counts.sel(odor=BLANK)
-    odors = counts.drop_sel(odor=BLANK)
-    evoked, noise = float(odors.mean()) / (stop - start), float(blank.mean()) / (stop - start)
+    """The measures of one run: odors against the blank (calibrate's statistics, so that
+    "responding" and the rate are defined once)."""
+    blank, odors = ds.sel(odor=[BLANK]), ds.drop_sel(odor=BLANK)
+    evoked, noise = kc_rate(odors), kc_rate(blank)
     return {
         "evoked_rate": evoked,
         "noise_rate": noise,
-        "evoked_coding_level": float((odors > 0).mean()),
-        "noise_coding_level": float((blank > 0).mean()),
+        "evoked_coding_level": kc_coding_level(odors),
+        "noise_coding_level": kc_coding_level(blank),
         "noise_to_evoked": noise / evoked if evoked > 0 else np.nan,
     }
 

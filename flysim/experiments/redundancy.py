@@ -82,6 +82,22 @@ PAIR_MEASURES = {
     },
     "tie_fraction": {"units": "1", "long_name": "fraction of tests decided by a coin (tie)"},
     "silent_fraction": {"units": "1", "long_name": "fraction of tests with a silent MBON"},
+    "overlap_cs_plus": {
+        "units": "1",
+        "long_name": "fraction of the test CS+'s responding KCs that responded in CS+ training",
+    },
+    "overlap_cs_minus": {
+        "units": "1",
+        "long_name": "fraction of the test CS-'s responding KCs that responded in CS+ training",
+    },
+    "overlap_dprime": {
+        "units": "1",
+        "long_name": "d' of the training/test overlap, test CS+ against test CS-",
+    },
+    "cs_difference": {
+        "units": "Hz",
+        "long_name": "depressed MBONs' rate to the test CS- minus to the test CS+",
+    },
 }
 
 #: The readout's measures (``flysim.readout.conditioned_choice``) a point keeps, by our name.
@@ -91,6 +107,8 @@ READOUT_MEASURES = {
     "cs_plus_drop": "cs_plus_drop",
     "tie_fraction": "tie_fraction",
     "silent_fraction": "silent_fraction",
+    "overlap_dprime": "overlap_dprime",
+    "cs_difference": "cs_difference",
 }
 
 
@@ -124,7 +142,11 @@ class PairDiscrimination:
     1`` test; the CS+ alternates between the pair's odors), the KC -> MBON weights scaled
     homeostatically on the reference odors, with ``params.learning``'s rate and protocol:
     ``mbon_accuracy`` (fraction of correct choices; chance 0.5) and its diagnostics
-    ``mbon_naive_rate``, ``cs_plus_drop``, ``tie_fraction``, ``silent_fraction``.
+    ``mbon_naive_rate``, ``cs_plus_drop``, ``tie_fraction``, ``silent_fraction``; and the
+    mechanism between code and choice: ``overlap_cs_plus`` / ``overlap_cs_minus`` (mean over
+    repetitions of the fraction of the test odor's responding KCs that responded in the CS+
+    training), ``overlap_dprime`` (their d' over repetitions) and ``cs_difference`` (depressed
+    MBONs' rate to the test CS- minus CS+, Hz).
 
     The pairs are a sample of odors, like the flies are a sample of wirings: per-pair values
     let the tables and ``claims`` treat both as random factors (``flysim.analysis.
@@ -222,7 +244,10 @@ class PairDiscrimination:
         names = [str(n) for n in ds["odor"].values]
         pairs = [(names[2 * p], names[2 * p + 1]) for p in range(self.n_pairs)]
         learned = conditioned_choice(ds, pairs, names[2 * self.n_pairs :], self.mbon_trials, params)
-        return {mine: learned[theirs].values for mine, theirs in READOUT_MEASURES.items()}
+        values = {mine: learned[theirs].values for mine, theirs in READOUT_MEASURES.items()}
+        for test in ("overlap_cs_plus", "overlap_cs_minus"):  # mean over repetitions
+            values[test] = learned[test].mean("rep", skipna=True).values
+        return values
 
     def __call__(self, params: CircuitParams, noise: Noise, seed: int) -> xr.Dataset:
         from ..run.simulate import simulate

@@ -56,6 +56,13 @@ weights), the CS+ drop (1 - depressed MBONs' mean rate to the test CS+ after lea
 same with naive weights; a ratio of sums over repetitions), ties, and silent tests (some MBON
 fired no spike in the odor window of a test presentation after learning).
 
+**Mechanism** per (fly, pair, repetition) and per (fly, pair): the overlap of each test
+presentation's responding KCs with those of the CS+ training presentation (the KCs learning
+depressed; ``overlap_cs_plus`` should be high, ``overlap_cs_minus`` low), its d' over the
+repetitions (``overlap_dprime``: the difference of the means over the pooled SD; NaN with one
+repetition), and what learning opened between the odors at the MBONs (``cs_difference``: the
+depressed MBONs' mean rate to the test CS- minus to the test CS+, Hz).
+
 Building blocks: :class:`KCSpikes` / :func:`kc_spikes_of` (the input), :func:`mbon_weights`,
 :func:`homeostatic_scale`, :func:`learn`, :func:`mbon_responses` (vectorised over presentations
 and MBONs), :func:`valence`, :func:`choose`; :func:`conditioned_choice` runs the protocol on a

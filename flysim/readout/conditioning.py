@@ -55,8 +55,23 @@ def _phase_presentations(spikes: KCSpikes, fly: int, pair_index, n_reps: int) ->
     )
 
 
+def _test_overlaps(counts: np.ndarray, presentations: np.ndarray) -> np.ndarray:
+    """Fraction of each test presentation's responding KCs that also responded in the
+    repetition's CS+ training presentation (whose KCs learning depressed), ``(pairs, reps, 2)``
+    for (test CS+, test CS-); NaN where the test presentation had no responding KC."""
+    trained = counts[presentations[..., PHASES.index("train_cs_plus")]] > 0
+    overlaps = []
+    for phase in ("test_cs_plus", "test_cs_minus"):
+        tested = counts[presentations[..., PHASES.index(phase)]] > 0
+        n_tested = tested.sum(-1)
+        shared = (tested & trained).sum(-1)
+        overlaps.append(np.where(n_tested > 0, shared / np.maximum(n_tested, 1), np.nan))
+    return np.stack(overlaps, axis=-1)
+
+
 def _fly_readout(spikes, counts, fly, seed, pair_index, reference, n_reps, params, scale):
-    """One fly's MBON responses ``(pairs, reps, phases, n_mbon)`` (Hz) and weight scales."""
+    """One fly's MBON responses ``(pairs, reps, phases, n_mbon)`` (Hz), weight scales and
+    training/test overlaps (:func:`_test_overlaps`)."""
     n_kc = spikes.n_kc
     ref = spikes.index(fly, reference[:, None], np.arange(spikes.layout[2]))
     naive, scales = mbon_weights(seed, spikes.select(ref.ravel()), params, scale=scale)
@@ -73,7 +88,8 @@ def _fly_readout(spikes, counts, fly, seed, pair_index, reference, n_reps, param
         params,
         weight_index=weight_index.ravel(),
     )
-    return responses.reshape(presentations.shape + (-1,)), scales
+    overlaps = _test_overlaps(counts, presentations)
+    return responses.reshape(presentations.shape + (-1,)), scales, overlaps
 
 
 def _check_request(spikes: KCSpikes, n_reps: int, params: CircuitParams) -> None:
@@ -125,7 +141,9 @@ def conditioned_choice(
         ``choice(fly, pair, rep)``, ``accuracy(fly, pair)``, ``mbon_naive_rate``,
         ``cs_plus_drop``, ``tie_fraction``, ``silent_fraction`` (per fly and pair, and their
         ``*_mean`` over both), ``mbon_response(fly, pair, rep, phase, mbon)``, ``valence``,
-        ``tie``, ``silent`` and ``weight_scale(fly, mbon)``; see :mod:`flysim.readout`.
+        ``tie``, ``silent``, ``weight_scale(fly, mbon)``, and the mechanism's measures
+        ``overlap_cs_plus`` / ``overlap_cs_minus(fly, pair, rep)``, ``overlap_dprime`` and
+        ``cs_difference(fly, pair)``; see :mod:`flysim.readout`.
     """
     spikes = kc_spikes_of(ds, params)
     _check_request(spikes, n_reps, params)
@@ -138,8 +156,9 @@ def conditioned_choice(
         for f, seed in enumerate(seeds)
     ]
     result = readout_dataset(
-        responses=np.stack([r for r, _ in per_fly]),
-        scales=np.stack([s for _, s in per_fly]),
+        responses=np.stack([r for r, _, _ in per_fly]),
+        scales=np.stack([s for _, s, _ in per_fly]),
+        overlaps=np.stack([o for _, _, o in per_fly]),
         seeds=seeds,
         odor_pairs=[(str(ds["odor"].values[a]), str(ds["odor"].values[b])) for a, b in pair_index],
         reference=[str(o) for o in reference],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -46,6 +47,17 @@ def _ratio_drop(learned, naive, axis) -> np.ndarray:
         return np.where(total_naive > 0, 1 - np.sum(learned, axis=axis) / total_naive, np.nan)
 
 
+def _dprime(plus: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """Over the last axis (repetitions): (mean plus - mean minus) / the pooled SD (ddof 1),
+    NaN values ignored; NaN with fewer than two values on a side or a pooled SD of 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN or single-value slices
+        spread = np.sqrt((np.nanvar(plus, -1, ddof=1) + np.nanvar(minus, -1, ddof=1)) / 2)
+        difference = np.nanmean(plus, -1) - np.nanmean(minus, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spread > 0, difference / spread, np.nan)
+
+
 def _per_test(responses: np.ndarray, seeds, params: CircuitParams) -> dict:
     """Per (fly, pair, rep): valences, choice, tie, silence and the diagnostics' parts."""
     phase = {name: k for k, name in enumerate(PHASES)}
@@ -68,10 +80,11 @@ def _per_test(responses: np.ndarray, seeds, params: CircuitParams) -> dict:
         "naive_rate": naive_tests.mean(axis=(-2, -1)),
         "plus_learned": responses[..., phase["test_cs_plus"], depressed].mean(-1),
         "plus_naive": responses[..., phase["naive_cs_plus"], depressed].mean(-1),
+        "minus_learned": responses[..., phase["test_cs_minus"], depressed].mean(-1),
     }
 
 
-def _summaries(tests: dict) -> dict:
+def _summaries(tests: dict, overlaps: np.ndarray) -> dict:
     """Per (fly, pair) over repetitions, and the means over flies and pairs too."""
     out = {
         "accuracy": tests["choice"].mean(-1),
@@ -79,8 +92,13 @@ def _summaries(tests: dict) -> dict:
         "cs_plus_drop": _ratio_drop(tests["plus_learned"], tests["plus_naive"], -1),
         "tie_fraction": tests["tie"].mean(-1),
         "silent_fraction": tests["silent"].mean(-1),
+        "cs_difference": (tests["minus_learned"] - tests["plus_learned"]).mean(-1),
+        "overlap_dprime": _dprime(overlaps[..., 0], overlaps[..., 1]),
     }
     means = {f"{name}_mean": values.mean() for name, values in out.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN everywhere with one repetition
+        means["overlap_dprime_mean"] = np.nanmean(out["overlap_dprime"])
     means["cs_plus_drop_mean"] = _ratio_drop(tests["plus_learned"], tests["plus_naive"], None)
     return out | means
 
@@ -101,12 +119,30 @@ _ATTRS = {
     "tie_fraction": ("1", "fraction of tests decided by a coin"),
     "silent_fraction": ("1", "fraction of silent tests"),
     "weight_scale": ("nS", "homeostatic scale of each MBON's KC weights (mean factor 1)"),
+    "overlap_cs_plus": (
+        "1",
+        "fraction of the test CS+'s responding KCs that responded in the CS+ training",
+    ),
+    "overlap_cs_minus": (
+        "1",
+        "fraction of the test CS-'s responding KCs that responded in the CS+ training",
+    ),
+    "overlap_dprime": (
+        "1",
+        "d' of overlap_cs_plus against overlap_cs_minus over repetitions (pooled SD)",
+    ),
+    "cs_difference": (
+        "Hz",
+        "depressed MBONs' rate to the test CS- minus to the test CS+ after learning",
+    ),
 }
 
 
-def _variables(tests: dict, summaries: dict, responses, scales) -> dict:
+def _variables(tests: dict, summaries: dict, responses, scales, overlaps) -> dict:
     unit = ("fly", "pair", "rep")
     data = {
+        "overlap_cs_plus": (unit, overlaps[..., 0]),
+        "overlap_cs_minus": (unit, overlaps[..., 1]),
         "mbon_response": (unit + ("phase", "mbon"), responses),
         "valence": (unit + ("phase",), tests["valence"]),
         "choice": (unit, tests["choice"]),
@@ -148,12 +184,22 @@ def _coords(seeds, odor_pairs, n_reps: int, n_mbon: int) -> dict:
 
 
 def readout_dataset(
-    *, responses, scales, seeds, odor_pairs, reference, params: CircuitParams, homeostatic=True
+    *,
+    responses,
+    scales,
+    overlaps,
+    seeds,
+    odor_pairs,
+    reference,
+    params: CircuitParams,
+    homeostatic=True,
 ) -> xr.Dataset:
-    """The readout's Dataset from MBON responses ``(fly, pair, rep, phase, mbon)`` (Hz) and
-    weight scales ``(fly, mbon)`` (siemens)."""
+    """The readout's Dataset from MBON responses ``(fly, pair, rep, phase, mbon)`` (Hz), weight
+    scales ``(fly, mbon)`` (siemens) and training/test overlaps ``(fly, pair, rep, 2)`` (test
+    CS+, test CS-)."""
     tests = _per_test(responses, seeds, params)
-    variables = _variables(tests, _summaries(tests), responses, scales)
+    summaries = _summaries(tests, overlaps)
+    variables = _variables(tests, summaries, responses, scales, overlaps)
     coords = _coords(seeds, odor_pairs, responses.shape[2], responses.shape[-1])
     ds = xr.Dataset(variables, coords=coords)
     learning = params.learning

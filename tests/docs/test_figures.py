@@ -36,7 +36,11 @@ OUTPUTS = {
     ),
     "fig_matched_arms": (
         "matched_arms_quick",
-        {"accuracy", "kc_coding_level", "cs_plus_drop"},
+        {"accuracy", "kc_coding_level", "cs_plus_drop", "overlap_dprime", "cs_difference"},
+    ),
+    "fig_mechanism": (
+        "mechanism_quick",
+        {"kc_coding_level", "kc_pair_correlation", "overlap_dprime", "cs_difference", "accuracy"},
     ),
     "fig_link_redundancy": (
         "link_redundancy_quick",
@@ -47,6 +51,7 @@ OUTPUTS = {
         {
             *("accuracy", "mbon_accuracy", "decoder_accuracy", "li_benefit", "sfa_benefit"),
             *("mbon_naive_rate", "cs_plus_drop", "tie_fraction", "silent_fraction"),
+            *("overlap_dprime", "cs_difference"),
             *("best_li.strength", "best_sfa.strength", "best_judged"),
         },
     ),
@@ -159,6 +164,29 @@ def test_fig_matched_arms(tmp_path, capsys):
     assert set(spikes.circuit.values) == {"LIF", "SFA-LIF", "KvLIF"}
     out = capsys.readouterr().out
     assert "claims() at coding level 0.15" in out and "KvLIF - LIF" in out
+
+
+def test_fig_mechanism(tmp_path, capsys):
+    """The mechanism summary: every measure's estimate inside its CI, per arm and noise."""
+    saved = run_quick("fig_mechanism", tmp_path)
+    assert list(saved.stat.values) == ["estimate", "low", "high"]
+    for name in ("kc_coding_level", "overlap_dprime", "accuracy"):
+        estimate, low, high = (saved[name].sel(stat=s) for s in ("estimate", "low", "high"))
+        assert ((low <= estimate) & (estimate <= high)).all(), name
+    assert abs(float(saved.kc_coding_level.sel(stat="estimate").mean()) - 0.15) < 0.03
+    assert "## overlap_dprime" in capsys.readouterr().out
+
+
+def test_fig_mechanism_refuses_a_dataset_without_the_measures(tmp_path):
+    import pytest
+
+    old = xr.Dataset({"accuracy": (("arm",), [0.5])}, coords={"arm": ["LI 10%"]})
+    old.to_netcdf(tmp_path / "old.nc")
+    spec = importlib.util.spec_from_file_location("fig_mechanism", FIGURES / "fig_mechanism.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(ValueError, match="predates the mechanism measures"):
+        module.main(out_dir=tmp_path, source=tmp_path / "old.nc")
 
 
 def test_fig_phase_diagram(tmp_path, capsys):

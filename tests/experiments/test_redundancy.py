@@ -171,6 +171,10 @@ def test_pair_discrimination_with_mbon_choice(tiny):
         "cs_plus_drop",
         "tie_fraction",
         "silent_fraction",
+        "overlap_cs_plus",
+        "overlap_cs_minus",
+        "overlap_dprime",
+        "cs_difference",
     ):
         assert point[name].dims == ("pair",), name
     assert 0.0 <= float(point.mbon_accuracy.min()) <= float(point.mbon_accuracy.max()) <= 1.0

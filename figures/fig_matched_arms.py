@@ -76,10 +76,10 @@ def _experiment(settings):
 
 
 def _arm_table(ds, variable: str) -> str:
-    from flysim.experiments.redundancy import _table
+    from flysim.experiments.redundancy import columns_table
 
     columns = {str(a): ds[variable].sel(arm=a, drop=True) for a in ds.arm.values}
-    return _table(ds, columns, signed=False)
+    return columns_table(ds, columns)
 
 
 def _calibration_lines(ds) -> list[str]:
@@ -143,7 +143,7 @@ def run_sparsity(params, settings, store, workers):
 
 def run_kc_models(params, settings, store, workers):
     from flysim.experiments.matched import kc_model_arms
-    from flysim.experiments.redundancy import _table
+    from flysim.experiments.redundancy import columns_table
 
     arms = kc_model_arms(*settings["kc_targets"])
     ds = _run_arms(params, arms, settings, store, workers, "KC models at matched coding level")
@@ -155,7 +155,7 @@ def run_kc_models(params, settings, store, workers):
             diffs[f"KvLIF{li} - {other}{li}"] = kvlif - them
     for model in ("LIF", "SFA-LIF", "KvLIF"):
         diffs[f"LI benefit, {model}"] = acc.sel(arm=f"{model}+LI") - acc.sel(arm=model)
-    print("\n## paired differences (accuracy)\n" + _table(ds, diffs, signed=True))
+    print("\n## paired differences (accuracy)\n" + columns_table(ds, diffs, signed=True))
     return ds
 
 

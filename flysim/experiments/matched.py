@@ -26,7 +26,6 @@ import pandas as pd
 import xarray as xr
 from brian2 import Hz
 
-from ..inputs.odors import similar_pairs
 from ..params import CircuitParams, get_path, with_overrides
 from ..params.io import params_to_dict
 from ..params.noise import Noise
@@ -85,12 +84,7 @@ class Arm:
 
 def calibration_odors(experiment: PairDiscrimination, params: CircuitParams, odor_seed: int):
     """The test pairs of one odor panel of ``experiment`` (no reference odors)."""
-    return similar_pairs(
-        experiment.n_pairs,
-        experiment.similarity,
-        n_glomeruli=params.network.n_glomeruli,
-        seed=odor_seed,
-    )
+    return experiment.test_pairs(params, odor_seed)
 
 
 def _calibration_key(circuit, arm, odors, noise, n_trials, seed, tolerance) -> str:

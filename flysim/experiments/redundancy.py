@@ -35,6 +35,7 @@ from .claims import claims, claims_table
 __all__ = [
     "claims",
     "claims_table",
+    "columns_table",
     "differences_table",
     "estimate_ci",
     "noise_grid",
@@ -189,12 +190,17 @@ class PairDiscrimination:
     def __repr__(self):
         return f"PairDiscrimination({vars(self)})"
 
+    def test_pairs(self, params: CircuitParams, odor_seed: int | None = None):
+        """The panel's test pairs (odors ``2p``, ``2p + 1``) without the reference odors, for
+        ``odor_seed`` (default: the experiment's)."""
+        seed = self.odor_seed if odor_seed is None else int(odor_seed)
+        return similar_pairs(
+            self.n_pairs, self.similarity, n_glomeruli=params.network.n_glomeruli, seed=seed
+        )
+
     def _panel(self, params):
         """The test pairs (odors ``2p``, ``2p + 1``), then the reference odors."""
-        n_glomeruli = params.network.n_glomeruli
-        pairs = similar_pairs(
-            self.n_pairs, self.similarity, n_glomeruli=n_glomeruli, seed=self.odor_seed
-        )
+        pairs = self.test_pairs(params)
         if not self.mbon_trials:
             return pairs
         # Reference odors from the same generator as the test odors (same breadth), other seed
@@ -485,8 +491,9 @@ def _cell(estimate, low, high, signed: bool, interval: bool) -> str:
     return f"{estimate:>{sign}9.3f} ± {(high - low) / 2:.3f}"
 
 
-def _table(result: xr.Dataset, columns: dict, signed: bool) -> str:
-    """Rows per noise level, one column per ``{label: values(noise, fly[, pair])}``."""
+def columns_table(result: xr.Dataset, columns: dict, signed: bool = False) -> str:
+    """Rows per noise level of ``result``, one column per ``{label: values(noise, fly[,
+    pair])}``: mean and 95 % CI (``signed`` prints a + on positive values, for differences)."""
     parts = {label: estimate_ci(values) for label, values in columns.items()}
     interval = any("pair" in values.dims for values in columns.values())
     how = next(iter(parts.values()))[3]
@@ -510,11 +517,11 @@ def summary_table(result: xr.Dataset, variable: str = "accuracy") -> str:
     pairs (``mean [low, high]``), else the t interval over flies (``mean ± half-width``)."""
     values = result[variable]
     columns = {str(c): values.sel(condition=c, drop=True) for c in result.condition.values}
-    return _table(result, columns, signed=False)
+    return columns_table(result, columns, signed=False)
 
 
 def differences_table(result: xr.Dataset, names=tuple(BENEFITS)) -> str:
     """Paired differences (``li_benefit``, ..., ``combined_vs_sfa``) per noise level, mean and 95%
     CI as in :func:`summary_table` (paired: per fly, and per pair when there is one), as text:
     one column per name."""
-    return _table(result, {name: result[name] for name in names}, signed=True)
+    return columns_table(result, {name: result[name] for name in names}, signed=True)

@@ -24,10 +24,10 @@ the SFA benefit (minus sfa.strength 0 at the same li.strength). Tables: the best
 noise level with mean and 95 % CI of a two-way bootstrap over flies and pairs (not available
 with fewer than 2 of either).
 
-Run: ``python figures/fig_phase_diagram.py [--quick] [--plan] [--out-dir DIR] [--workers N]
-[--flies N] [--pairs N] [--tests N] [--li-strength ...] [--sfa-strength ...] [--sfa-tau MS ...]
-[--noise HZ ...] [--li-site apl ln] [--similarity 0.8 0.6] [--noise-type frozen ou]
-[--ou-tau MS] [--odor-seeds 0 1] [--point-cost CORE_S]``.
+Run: ``python figures/fig_phase_diagram.py [--quick] [--plan] [--out-dir DIR] [--workers N |
+--scheduler tcp://HOST:PORT] [--flies N] [--pairs N] [--tests N] [--li-strength ...]
+[--sfa-strength ...] [--sfa-tau MS ...] [--noise HZ ...] [--li-site apl ln] [--similarity 0.8
+0.6] [--noise-type frozen ou] [--ou-tau MS] [--odor-seeds 0 1] [--point-cost CORE_S]``.
 Full (default): ``drosophila_adult``, li.strength 0, 0.5, 1, 2, 4 x sfa.strength 0, 0.5, 1, 2
 x noise 0, 10, 20, 30, 40 Hz x sites APL, LNs (the coarse grid, 200 settings), x similarity
 0.8, 0.6 x frozen, OU noise x odor panels 0, 1; 10 pairs x 10 tests per point, 5 flies.
@@ -44,7 +44,10 @@ in BENCHMARKS.md, scaled by trials per point; ``--point-cost`` overrides) on ``-
 cores; ``--plan`` prints it and stops. Every point is stored as it finishes in
 ``phase_diagram/`` (one zarr store per odor panel x similarity x noise type) in the output
 directory, so a rerun computes only the missing points; with ``--workers N`` each scan call
-starts its own local cluster (two per store: one per LI site). Quick: ``tiny`` preset,
+starts its own local cluster (two per store: one per LI site); ``--scheduler ADDRESS`` sends
+the points to a running dask cluster instead (``dask scheduler`` + ``dask worker`` on a
+cluster's nodes, each worker with flysim installed and one thread per process; the stores stay
+on this machine, so an interrupted cluster run resumes like a local one). Quick: ``tiny`` preset,
 li.strength 0, 1 x sfa.strength 0, 1 x noise 0, 20 Hz x APL, frozen and OU noise, similarity
 0.8, 2 odor panels of 2 pairs x 2 tests, 1 fly, in memory (under a minute once compiled).
 Writes ``phase_diagram[_quick].nc`` (dims ``similarity, noise_type, li.site, li.strength,
@@ -98,7 +101,7 @@ def make_plan(quick: bool, options: dict):
         raise SystemExit(str(error)) from None
 
 
-def print_plan(plan, params, store_dir, workers, point_cost) -> None:
+def print_plan(plan, params, store_dir, workers, point_cost, scheduler=None) -> None:
     """Points per store, how many are stored, and the projected time of the rest."""
     from flysim.experiments.phase_diagram import plan_points
 
@@ -129,8 +132,13 @@ def print_plan(plan, params, store_dir, workers, point_cost) -> None:
     print(
         f"points: {total} (fly x setting, copies of identical simulations left out), "
         f"{total - todo} stored, {todo} to run at {point_cost:.1f} core-s each ({source}): "
-        f"{hours:.2f} core-h, projected {hours / cores:.2f} h on {cores} core(s)"
-        + ("" if workers else f" ({hours / 2:.2f} h with --workers 2)")
+        f"{hours:.2f} core-h"
+        + (
+            f", on the cluster at {scheduler}: core-h / its worker processes"
+            if scheduler
+            else f", projected {hours / cores:.2f} h on {cores} core(s)"
+            + ("" if workers else f" ({hours / 2:.2f} h with --workers 2)")
+        )
     )
 
 
@@ -321,7 +329,15 @@ def save_figures(result, choice, out_dir, stem) -> list:
     return written
 
 
-def main(quick=False, out_dir=None, workers=None, plan_only=False, point_cost=None, **options):
+def main(
+    quick=False,
+    out_dir=None,
+    workers=None,
+    plan_only=False,
+    point_cost=None,
+    scheduler=None,
+    **options,
+):
     """Run the phase diagram (``options``: PhasePlan fields, or flies / pairs / tests)."""
     import flysim
     from flysim.experiments.phase_diagram import phase_diagram, select_and_judge
@@ -330,12 +346,12 @@ def main(quick=False, out_dir=None, workers=None, plan_only=False, point_cost=No
     plan = make_plan(quick, options)
     out_dir = HERE if out_dir is None else Path(out_dir)
     store_dir = None if quick else out_dir / "phase_diagram"
-    print_plan(plan, params, store_dir, workers, point_cost)
+    print_plan(plan, params, store_dir, workers, point_cost, scheduler)
     if plan_only:
         return None
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    result = phase_diagram(params, plan, store_dir=store_dir, workers=workers)
+    result = phase_diagram(params, plan, store_dir=store_dir, workers=workers, scheduler=scheduler)
     elapsed = time.perf_counter() - start
     result.attrs.update(preset=params.name, run_wall_time_s=round(elapsed, 1))
     seeds = plan.odor_seeds
@@ -359,6 +375,7 @@ def parse_arguments(argv=None):
     add("--plan", action="store_true", help="print the points and projected time, run nothing")
     add("--out-dir", default=None, help="where to write (default: next to this script)")
     add("--workers", type=int, default=None, help="local dask workers (cores)")
+    add("--scheduler", default=None, help="address of a running dask scheduler (a cluster)")
     add("--flies", type=int, default=None, help="flies (wiring seeds 0..N-1; full 5)")
     add("--pairs", type=int, default=None, help="odor pairs per panel (full 10)")
     add("--tests", type=int, default=None, help="conditioning tests per pair (full 10)")
@@ -372,7 +389,12 @@ def parse_arguments(argv=None):
     add("--ou-tau", type=float, default=None, help="OU noise correlation time (ms; 50)")
     add("--odor-seeds", type=int, nargs="+", default=None, help="odor panels: select, judge")
     add("--point-cost", type=float, default=None, help="core-s per point for the projection")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.workers is not None and arguments.scheduler is not None:
+        parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if arguments.workers is not None and arguments.workers < 1:
+        parser.error(f"--workers must be at least 1, got {arguments.workers}")
+    return arguments
 
 
 if __name__ == "__main__":
@@ -383,6 +405,7 @@ if __name__ == "__main__":
         arguments.workers,
         plan_only=arguments.plan,
         point_cost=arguments.point_cost,
+        scheduler=arguments.scheduler,
         flies=arguments.flies,
         pairs=arguments.pairs,
         tests=arguments.tests,

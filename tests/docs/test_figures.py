@@ -219,6 +219,25 @@ def test_fig_phase_diagram_plan_runs_nothing(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_fig_phase_diagram_takes_a_cluster_or_local_workers_not_both(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "fig_phase_diagram", FIGURES / "fig_phase_diagram.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for argv, message in (
+        (["--workers", "2", "--scheduler", "tcp://h:8786"], "not both"),
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
+    ):
+        with pytest.raises(SystemExit):
+            module.parse_arguments(argv)
+        assert message in capsys.readouterr().err
+    address = module.parse_arguments(["--scheduler", "tcp://h:8786"]).scheduler
+    assert module.main(out_dir=tmp_path, plan_only=True, scheduler=address) is None
+    out = capsys.readouterr().out
+    assert "76.86 core-h, on the cluster at tcp://h:8786" in out and "--workers 2" not in out
+
+
 def test_figures_command_runs_every_script_and_names_failures(tmp_path, capsys):
     (tmp_path / "fig_ok.py").write_text('import sys\nassert sys.argv[1:] == ["--quick"]\n')
     (tmp_path / "fig_bad.py").write_text('raise SystemExit("something broke")\n')

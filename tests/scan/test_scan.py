@@ -353,6 +353,28 @@ def test_a_local_cluster_prepares_the_first_point_here_and_a_failure_is_one_line
         scan(failing, tiny, FAKE_GRID, seeds=[0], workers=2, store=tmp_path / "s", progress=False)
 
 
+def test_a_running_cluster_by_address_gives_the_serial_result_and_resumes(tiny, tmp_path):
+    from distributed import LocalCluster
+
+    serial = scan(FakeExperiment(), tiny, FAKE_GRID, seeds=[0, 1], store=None, progress=False)
+    store, log = tmp_path / "cluster.zarr", tmp_path / "calls.log"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True) as cluster:
+        address = cluster.scheduler_address
+        first = scan(
+            FakeExperiment(log=log), tiny, FAKE_GRID, seeds=[0], store=store, scheduler=address,
+            progress=False,
+        )  # fmt: skip
+        both = scan(
+            FakeExperiment(log=log), tiny, FAKE_GRID, seeds=[0, 1], store=store,
+            scheduler=address, progress=False,
+        )  # fmt: skip
+    xr.testing.assert_equal(first, serial.sel(fly=[0]))
+    xr.testing.assert_identical(both, serial)
+    calls = [line.split() for line in _calls(log)]
+    assert {c[0] for c in calls} != {str(os.getpid())}  # ran on the cluster's worker
+    assert sorted(c[-1] for c in calls) == ["0"] * 4 + ["1"] * 4  # fly 0 not rerun
+
+
 class WorkerSettings:
     """Returns the dask settings of the process it runs in (a worker, on a cluster)."""
 

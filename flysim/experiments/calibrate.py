@@ -20,6 +20,7 @@ value found is then checked on other wiring seeds (reported, not tuned on).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -132,9 +133,10 @@ def with_overrides_value(params: CircuitParams, path: str, value):
 class _Objective:
     """The statistic as a function of the parameter's plain value, for fixed seeds."""
 
-    def __init__(self, params, path, statistic, odors, n_trials, noise, seed):
+    def __init__(self, params, path, statistic, odors, n_trials, noise, seed, report=False):
         self.params, self.path, self.statistic = params, path, statistic
         self.odors, self.n_trials, self.noise, self.seed = odors, n_trials, noise, seed
+        self.report = report  # one line per run on stderr: a search takes minutes
         self.evaluations: list[tuple[float, float]] = []
 
     def __call__(self, plain: float, seed: int | None = None) -> float:
@@ -153,6 +155,14 @@ class _Objective:
             raise CalibrationError(f"calibrate: the statistic is {value} at {self.path}={plain}")
         if seed is None:
             self.evaluations.append((plain, value))
+        if self.report:
+            unit = declaration(self.path).get("unit") or ""
+            run = f"run {len(self.evaluations)}" if seed is None else f"check on fly {seed}"
+            print(
+                f"calibrate {self.path}, {run}: {plain:.6g} {unit} -> {value:.4g}",
+                file=sys.stderr,
+                flush=True,
+            )
         return value
 
 
@@ -205,6 +215,7 @@ def calibrate(
     check_seeds=(1, 2),
     tolerance: float = 0.005,
     max_runs: int = 30,
+    progress: bool = False,
 ) -> Calibration:
     """The value of the parameter ``path`` at which ``statistic`` of ``simulate(params, odors)``
     is within ``tolerance`` of ``target``, by bisection over ``bracket``.
@@ -235,15 +246,16 @@ def calibrate(
         How close to the target the statistic must come.
     max_runs : int
         Bisection steps before giving up.
+    progress : bool
+        Print each run's value and statistic on stderr (a search is several simulations).
     """
     declaration(path)  # an unknown path is a one-line ParameterError here
     measure = _statistic_function(statistic)
     low, high = _checked_bracket(params, path, bracket)
     if odors is None:
         odors = synthetic_panel(10, n_glomeruli=params.network.n_glomeruli, seed=0)
-    objective = _Objective(
-        params, path, measure, odors, n_trials, Noise() if noise is None else noise, seed
-    )
+    noise = Noise() if noise is None else noise
+    objective = _Objective(params, path, measure, odors, n_trials, noise, seed, report=progress)
     value, achieved = _bisect(objective, low, high, float(target), tolerance, max_runs)
     checks = {int(s): objective(value, seed=int(s)) for s in check_seeds}
     return Calibration(

@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,11 +127,20 @@ def _stored_calibration(path: Path | None, key: str, arm: Arm) -> Calibration | 
 
 
 def calibrate_arm(
-    params, arm: Arm, *, odors, noise: Noise, n_trials=4, seed=0, tolerance=0.005, store=None
+    params,
+    arm: Arm,
+    *,
+    odors,
+    noise: Noise,
+    n_trials=4,
+    seed=0,
+    tolerance=0.005,
+    store=None,
+    progress=False,
 ):
     """``(the arm's circuit, its Calibration or None)``; the circuit holds the value found.
     ``store`` (a JSON file) keeps the calibration: it is reused while nothing it depends on
-    changed."""
+    changed. ``progress`` reports each run of the search on stderr."""
     circuit = arm.params(params)
     if arm.match is None:
         return circuit, None
@@ -139,6 +149,13 @@ def calibrate_arm(
     found = _stored_calibration(store, key, arm)
     if found is not None:
         return with_overrides(circuit, {arm.match: found.value}), found
+    if progress:
+        print(
+            f"calibrating arm {arm.name!r}: {arm.match} until "
+            f"{getattr(arm.statistic, '__name__', arm.statistic)} = {arm.target:g}",
+            file=sys.stderr,
+            flush=True,
+        )
     found = calibrate(
         _without_post(circuit),
         arm.match,
@@ -150,6 +167,7 @@ def calibrate_arm(
         noise=noise,
         seed=seed,
         tolerance=tolerance,
+        progress=progress,
     )
     if store is not None:
         record = {
@@ -180,8 +198,14 @@ def _arm_result(arm, circuit, experiment, levels, seeds, store_dir, odor_seeds, 
         store = None
         if store_dir is not None:
             store = Path(store_dir) / f"{_slug(arm.name)}-odors{odor_seed}.zarr"
+        label = f"{arm.name}, odor panel {odor_seed}" if run["progress"] else False
         raw = scan(
-            panel, circuit, noise_grid("input_sigma", levels), seeds=seeds, store=store, **run
+            panel,
+            circuit,
+            noise_grid("input_sigma", levels),
+            seeds=seeds,
+            store=store,
+            **dict(run, progress=label),
         )
         panels.append((int(odor_seed), raw.rename({_SIGMA: "noise"})))
     return _pairs_of_panels(panels)
@@ -259,6 +283,7 @@ def matched_arms(
             seed=calibration_seed,
             tolerance=tolerance,
             store=store,
+            progress=progress,
         )
     calibrated = [calibrated[name] for name in names]
     run = dict(workers=workers, progress=progress)

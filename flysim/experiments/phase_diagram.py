@@ -207,6 +207,11 @@ def _fill_from(ds: xr.Dataset, dim: str, source, where: dict) -> xr.Dataset:
     return ds.fillna(twin)
 
 
+def _label_of(item: StoreScans, grid: dict) -> str:
+    """The progress bar's label of one scan (of many): its store and LI site."""
+    return f"{_store_name(item).removesuffix('.zarr')}, LI at {grid['li.site'][0]}"
+
+
 def _store_result(item: StoreScans, params, plan: PhasePlan, run: dict) -> xr.Dataset:
     """One store's scans merged into its rectangular grid, the copied LI-off cells filled."""
     parts = [
@@ -217,7 +222,7 @@ def _store_result(item: StoreScans, params, plan: PhasePlan, run: dict) -> xr.Da
             seeds=list(plan.fly_seeds),
             store=item.store,
             noise=item.noise,
-            **run,
+            **dict(run, progress=_label_of(item, grid) if run["progress"] else False),
         )
         for grid in item.grids
     ]

@@ -95,11 +95,17 @@ def _summaries(tests: dict, overlaps: np.ndarray) -> dict:
         "cs_difference": (tests["minus_learned"] - tests["plus_learned"]).mean(-1),
         "overlap_dprime": _dprime(overlaps[..., 0], overlaps[..., 1]),
     }
-    means = {f"{name}_mean": values.mean() for name, values in out.items()}
+    # The drop's mean is a ratio of sums (as per pair), and d' is NaN where a pair has one
+    # repetition; the rest are plain means.
+    means = {
+        f"{name}_mean": values.mean()
+        for name, values in out.items()
+        if name not in ("cs_plus_drop", "overlap_dprime")
+    }
+    means["cs_plus_drop_mean"] = _ratio_drop(tests["plus_learned"], tests["plus_naive"], None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN everywhere with one repetition
         means["overlap_dprime_mean"] = np.nanmean(out["overlap_dprime"])
-    means["cs_plus_drop_mean"] = _ratio_drop(tests["plus_learned"], tests["plus_naive"], None)
     return out | means
 
 

@@ -100,7 +100,7 @@ def scan(
     noise: Noise | None = None,
     workers: int | None = None,
     scheduler=None,
-    progress: bool = True,
+    progress: bool | str = True,
     retries: int = 2,
 ) -> xr.Dataset:
     """Run ``experiment`` at every point of ``grid`` for every fly seed; store and return results.
@@ -124,8 +124,9 @@ def scan(
         Run on a new local dask cluster of this many single-threaded worker processes.
     scheduler : str or distributed.Client
         Address of a running dask scheduler (or a client) instead of a local cluster.
-    progress : bool
-        Show a tqdm bar over points (with ETA).
+    progress : bool or str
+        Show a tqdm bar over points (with ETA); a string labels the bar (default ``scan``), so
+        a run of several scans says which one is running.
     retries : int
         Extra attempts of a point that raised on a worker.
 
@@ -229,7 +230,7 @@ def _run(tasks, n_points, st, experiment, workers, scheduler, retries, progress)
     with tqdm(
         total=n_points,
         initial=n_points - len(tasks),
-        desc="scan",
+        desc=progress if isinstance(progress, str) else "scan",
         unit="point",
         disable=not progress,
     ) as bar:

@@ -17,12 +17,18 @@ def panel():
     return synthetic_panel(6, n_glomeruli=20, seed=0)
 
 
-def test_calibrate_finds_the_value_reuses_the_network_and_reports_other_seeds(tiny, panel):
+def test_calibrate_finds_the_value_reuses_the_network_and_reports_other_seeds(tiny, panel, capsys):
     off = flysim.with_overrides(tiny, {"li.enabled": False})
     flysim.simulate(off, panel, n_trials=2)  # compile first: the search itself compiles nothing
     before = compilation_count()
     result = flysim.calibrate(
-        off, "weights.pn_kc", 0.2, bracket=(3 * nS, 9 * nS), odors=panel, check_seeds=(1,)
+        off,
+        "weights.pn_kc",
+        0.2,
+        bracket=(3 * nS, 9 * nS),
+        odors=panel,
+        check_seeds=(1,),
+        progress=True,
     )
     assert compilation_count() == before
     assert abs(result.statistic - 0.2) <= 0.005
@@ -36,6 +42,11 @@ def test_calibrate_finds_the_value_reuses_the_network_and_reports_other_seeds(ti
     assert all(a[1] <= b[1] for a, b in zip(values, values[1:], strict=False))
     assert set(result.checks) == {1} and 0.1 < result.checks[1] < 0.3
     assert "weights.pn_kc = " in str(result) and "seed 1:" in str(result)
+    # progress: one line per run of the search and per check, as it goes
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == len(result.evaluations) + 1
+    assert lines[0].startswith("calibrate weights.pn_kc, run 1: 3 nS -> ")
+    assert lines[-1].startswith("calibrate weights.pn_kc, check on fly 1: ")
 
 
 def test_a_bracket_without_the_target_is_refused(tiny, panel):

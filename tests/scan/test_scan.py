@@ -375,6 +375,12 @@ def test_a_running_cluster_by_address_gives_the_serial_result_and_resumes(tiny, 
     assert sorted(c[-1] for c in calls) == ["0"] * 4 + ["1"] * 4  # fly 0 not rerun
 
 
+def test_a_progress_label_names_the_scan_on_its_bar(tiny, capsys):
+    scan(FakeExperiment(), tiny, FAKE_GRID, seeds=[0], store=None, progress="arm LI 10%")
+    err = capsys.readouterr().err
+    assert "arm LI 10%: 100%" in err and "4/4" in err
+
+
 class WorkerSettings:
     """Returns the dask settings of the process it runs in (a worker, on a cluster)."""
 

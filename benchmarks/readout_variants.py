@@ -1,9 +1,12 @@
 """Readout variants on stored KC spikes: what would meet issue #19's readout diagnostics?
 
 Simulates once (cached in /tmp/rv/spikes) the demo's design - 4 conditions x noise levels
-(env NOISES, default 10,40 Hz) x flies 0-2 x odor panels 0-1, 2 pairs + 2 reference odors, 8
-trials each, KC spikes recorded - then evaluates ``flysim.readout.conditioned_choice`` for each
-variant given as JSON on the command line: ``[[overrides, [bg_rate_Hz, bg_weight_S]], ...]``.
+(env NOISES, default 10,40 Hz) x flies 0-2 x odor panels 0-1, 2 pairs + 2 reference odors,
+TRIALS trials each (env, default 8), KC spikes recorded - then evaluates
+``flysim.readout.conditioned_choice`` for each variant given as JSON on the command line:
+``[[overrides, [bg_rate_Hz, bg_weight_S]], ...]``, optionally with a third element, the CS+
+pairings per repetition (``conditioned_choice(..., pairings=k)``; default 1; each repetition
+then takes k + 1 trials per odor, so the repetitions are min(4, TRIALS // (k + 1))).
 
 The background (bg) is a PROTOTYPE, not a flysim feature: independent Poisson excitatory input
 to every MBON (rate, conductance per event), patched into the readout's per-step input
@@ -41,14 +44,16 @@ params0 = flysim.load_params("drosophila_adult")
 
 FLIES, ODOR_SEEDS = (0, 1, 2), (0, 1)
 NOISES = tuple(int(x) for x in os.environ.get("NOISES", "10,40").split(","))
+TRIALS = int(os.environ.get("TRIALS", "8"))
 exp = {
-    s: PairDiscrimination(n_pairs=2, n_trials=8, mbon_trials=4, n_reference=2, odor_seed=s)
+    s: PairDiscrimination(n_pairs=2, n_trials=TRIALS, mbon_trials=4, n_reference=2, odor_seed=s)
     for s in ODOR_SEEDS
 }
 
 
 def spikes(cond, noise, fly, oseed):
-    f = OUT / f"{cond}-{noise}-{fly}-{oseed}.nc"
+    trials = "" if TRIALS == 8 else f"-{TRIALS}trials"
+    f = OUT / f"{cond}-{noise}-{fly}-{oseed}{trials}.nc"
     if f.exists():
         return xr.open_dataset(f).load()
     li, sfa = CONDITIONS[cond]
@@ -58,7 +63,7 @@ def spikes(cond, noise, fly, oseed):
     ds = flysim.simulate(
         p,
         exp[oseed]._panel(p),
-        n_trials=8,
+        n_trials=TRIALS,
         noise=flysim.Noise(input_sigma=noise * Hz),
         seed=fly,
         record_spikes=True,
@@ -85,8 +90,9 @@ def _input_bg(spk, weights, weight_index, n_steps):
 mbon_mod._input = _input_bg
 
 
-def evaluate(overrides, bg=(0.0, 0.0)):
+def evaluate(overrides, bg=(0.0, 0.0), pairings=1):
     BG["rate"], BG["w"] = bg
+    n_reps = min(4, TRIALS // (pairings + 1))
     p = flysim.with_overrides(params0, overrides)
     rows = {}
     for cond, noise in itertools.product(CONDITIONS, NOISES):
@@ -97,7 +103,12 @@ def evaluate(overrides, bg=(0.0, 0.0)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 r = conditioned_choice(
-                    ds, [(names[0], names[1]), (names[2], names[3])], names[4:], 4, p
+                    ds,
+                    [(names[0], names[1]), (names[2], names[3])],
+                    names[4:],
+                    n_reps,
+                    p,
+                    pairings=pairings,
                 )
             acc.append(
                 [
@@ -106,6 +117,7 @@ def evaluate(overrides, bg=(0.0, 0.0)):
                     float(r.cs_plus_drop_mean),
                     float(r.tie_fraction.mean()),
                     float(r.silent_fraction.mean()),
+                    float(r.overlap_cs_plus.mean()),
                 ]
             )
         rows[(cond, noise)] = np.mean(acc, 0)
@@ -114,9 +126,12 @@ def evaluate(overrides, bg=(0.0, 0.0)):
 
 def show(label, rows):
     print(f"== {label}")
-    print("  cond  noise   acc   naive  drop   tie  silent")
+    print("  cond  noise   acc   naive  drop   tie  silent  overlap+")
     for (c, n), v in rows.items():
-        print(f"  {c:7s}{n:4d}  {v[0]:.3f}  {v[1]:5.1f}  {v[2]:.2f}  {v[3]:.3f}  {v[4]:.3f}")
+        print(
+            f"  {c:7s}{n:4d}  {v[0]:.3f}  {v[1]:5.1f}  {v[2]:.2f}  {v[3]:.3f}  {v[4]:.3f}"
+            f"  {v[5]:.3f}"
+        )
     sys.stdout.flush()
 
 
@@ -127,7 +142,7 @@ if __name__ == "__main__":
     print("spikes ready", round(time.time() - t), "s")
     sys.stdout.flush()
     variants = json.loads(sys.argv[1]) if len(sys.argv) > 1 else [[{}, [0, 0]]]
-    for overrides, bg in variants:
+    for overrides, bg, *pairings in variants:
         t = time.time()
-        rows = evaluate(overrides, tuple(bg))
-        show(f"{overrides} bg={bg} ({time.time() - t:.0f}s)", rows)
+        rows = evaluate(overrides, tuple(bg), *pairings)
+        show(f"{overrides} bg={bg} pairings={pairings or [1]} ({time.time() - t:.0f}s)", rows)

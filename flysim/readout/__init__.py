@@ -49,6 +49,8 @@ trials 2r + 1 (test order CS+ first for even r; presentations are independent, s
 nothing). An odor's valence at test is the mean approach rate minus the mean avoidance rate;
 punishment: correct if valence(CS-) > valence(CS+); reward: if valence(CS+) > valence(CS-). A tie
 is decided by a coin from a generator keyed by (fly seed, pair, repetition) and counted.
+``conditioned_choice(..., pairings=k)`` pairs the CS+ on k trials in a row (one learning step
+each), counting trials in blocks of k + 1 per repetition (k = 1: the single pairing above).
 
 **Diagnostics** per (fly, pair, repetition), aggregated per (fly, pair) and over both: the naive
 MBON rate (mean over all MBONs of the responses to the two test presentations with naive
@@ -71,7 +73,14 @@ Dataset. This package imports numpy, xarray, ``flysim.params`` and ``flysim.inpu
 
 from .conditioning import conditioned_choice
 from .mbon import MbonModel, mbon_model, mbon_responses, mbon_spike_counts, mbon_spikes
-from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
+from .phases import (
+    PHASE_ODOR,
+    PHASE_TRIAL,
+    PHASE_WEIGHTS,
+    PHASES,
+    cs_plus_is_first,
+    phase_trial_offsets,
+)
 from .spikes import KCSpikes, kc_spikes_of, odor_window_steps
 from .summary import choose, readout_dataset, valence
 from .weights import (
@@ -104,6 +113,7 @@ __all__ = [
     "mbon_spikes",
     "mbon_weights",
     "odor_window_steps",
+    "phase_trial_offsets",
     "readout_dataset",
     "valence",
     "weight_factors",

@@ -3,7 +3,9 @@
 Per odor pair (a, b) and repetition r, from the fly's naive weights: the CS+ (a for even r, b
 for odd r) is trained with its trial 2r (reinforced: the weights learn), the CS- with its trial
 2r (not reinforced), then both are tested with their trials 2r + 1, with the learned weights
-(the phases ``test_*``) and, as a diagnostic, with the naive weights (``naive_*``).
+(the phases ``test_*``) and, as a diagnostic, with the naive weights (``naive_*``). With
+``pairings = k`` the CS+ is paired on k trials in a row, each a learning step, and every trial
+number above is counted in blocks of k + 1 (:func:`~flysim.readout.phases.phase_trial_offsets`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import xarray as xr
 
 from ..params import CircuitParams
 from .mbon import mbon_model, mbon_responses
-from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
+from .phases import PHASE_ODOR, PHASE_WEIGHTS, PHASES, cs_plus_is_first, phase_trial_offsets
 from .spikes import KCSpikes, kc_spikes_of
 from .summary import readout_dataset
 from .weights import learn, mbon_roles, mbon_weights
@@ -40,26 +42,43 @@ def _odor_indices(names: list[str], pairs, reference) -> tuple[np.ndarray, np.nd
     return pair_index, np.array([index[o] for o in reference])
 
 
-def _phase_presentations(spikes: KCSpikes, fly: int, pair_index, n_reps: int) -> np.ndarray:
-    """Presentation index of every (pair, repetition, phase) of one fly."""
+def _cs_odors(pair_index, n_reps: int) -> dict:
+    """The CS+ and CS- odor index of every (pair, repetition)."""
     first = cs_plus_is_first(n_reps)
     a, b = pair_index[:, 0, None], pair_index[:, 1, None]  # (pairs, 1)
-    odors = {"cs_plus": np.where(first, a, b), "cs_minus": np.where(first, b, a)}
-    reps = np.arange(n_reps)
+    return {"cs_plus": np.where(first, a, b), "cs_minus": np.where(first, b, a)}
+
+
+def _phase_presentations(
+    spikes: KCSpikes, fly: int, pair_index, n_reps: int, pairings: int
+) -> np.ndarray:
+    """Presentation index of every (pair, repetition, phase) of one fly."""
+    odors = _cs_odors(pair_index, n_reps)
+    block = (pairings + 1) * np.arange(n_reps)
+    offsets = phase_trial_offsets(pairings)
     return np.stack(
         [
-            spikes.index(fly, odors[odor], 2 * reps + offset)
-            for odor, offset in zip(PHASE_ODOR, PHASE_TRIAL, strict=True)
+            spikes.index(fly, odors[odor], block + offset)
+            for odor, offset in zip(PHASE_ODOR, offsets, strict=True)
         ],
         axis=-1,
     )
 
 
-def _test_overlaps(counts: np.ndarray, presentations: np.ndarray) -> np.ndarray:
-    """Fraction of each test presentation's responding KCs that also responded in the
-    repetition's CS+ training presentation (whose KCs learning depressed), ``(pairs, reps, 2)``
-    for (test CS+, test CS-); NaN where the test presentation had no responding KC."""
-    trained = counts[presentations[..., PHASES.index("train_cs_plus")]] > 0
+def _paired_presentations(
+    spikes: KCSpikes, fly: int, pair_index, n_reps: int, pairings: int
+) -> np.ndarray:
+    """Presentation index of every reinforced CS+ trial, ``(pairs, reps, pairings)``."""
+    cs_plus = _cs_odors(pair_index, n_reps)["cs_plus"][..., None]
+    block = (pairings + 1) * np.arange(n_reps)[:, None]
+    return spikes.index(fly, cs_plus, block + np.arange(pairings))
+
+
+def _test_overlaps(counts: np.ndarray, presentations: np.ndarray, paired) -> np.ndarray:
+    """Fraction of each test presentation's responding KCs that also responded in some
+    reinforced CS+ presentation of the repetition (the KCs learning depressed), ``(pairs,
+    reps, 2)`` for (test CS+, test CS-); NaN where the test presentation had no responding KC."""
+    trained = (counts[paired] > 0).any(axis=-2)
     overlaps = []
     for phase in ("test_cs_plus", "test_cs_minus"):
         tested = counts[presentations[..., PHASES.index(phase)]] > 0
@@ -69,15 +88,17 @@ def _test_overlaps(counts: np.ndarray, presentations: np.ndarray) -> np.ndarray:
     return np.stack(overlaps, axis=-1)
 
 
-def _fly_readout(spikes, counts, fly, seed, pair_index, reference, n_reps, params, scale):
+def _fly_readout(spikes, counts, fly, seed, pair_index, reference, design, params, scale):
     """One fly's MBON responses ``(pairs, reps, phases, n_mbon)`` (Hz), weight scales and
-    training/test overlaps (:func:`_test_overlaps`)."""
+    training/test overlaps (:func:`_test_overlaps`); ``design`` is (repetitions, pairings)."""
     n_kc = spikes.n_kc
     ref = spikes.index(fly, reference[:, None], np.arange(spikes.layout[2]))
     naive, scales = mbon_weights(seed, spikes.select(ref.ravel()), params, scale=scale)
-    presentations = _phase_presentations(spikes, fly, pair_index, n_reps)
-    trained = counts[presentations[..., PHASES.index("train_cs_plus")].ravel()]
-    learned = learn(naive, trained.reshape(-1, n_kc), params.learning)  # one per (pair, rep)
+    presentations = _phase_presentations(spikes, fly, pair_index, *design)
+    paired = _paired_presentations(spikes, fly, pair_index, *design)
+    learned = naive
+    for k in range(design[1]):  # one learning step per pairing; one weight set per (pair, rep)
+        learned = learn(learned, counts[paired[..., k].ravel()].reshape(-1, n_kc), params.learning)
     weight_sets = np.concatenate([naive[None], learned])
     units = np.arange(len(learned)).reshape(presentations.shape[:2])
     uses_learned = np.array([w == "learned" for w in PHASE_WEIGHTS])
@@ -88,20 +109,24 @@ def _fly_readout(spikes, counts, fly, seed, pair_index, reference, n_reps, param
         params,
         weight_index=weight_index.ravel(),
     )
-    overlaps = _test_overlaps(counts, presentations)
+    overlaps = _test_overlaps(counts, presentations, paired)
     return responses.reshape(presentations.shape + (-1,)), scales, overlaps
 
 
-def _check_request(spikes: KCSpikes, n_reps: int, params: CircuitParams) -> None:
+def _check_request(spikes: KCSpikes, n_reps: int, pairings, params: CircuitParams) -> None:
     """Errors before any work: the MBONs, their model, and enough trials per odor."""
     mbon_roles(params.network.n_mbon)
     mbon_model(params)  # checks the neuron model before any work
     if n_reps < 1:
         raise ValueError(f"n_reps must be >= 1, got {n_reps}")
-    if spikes.layout[2] < 2 * n_reps:
+    if isinstance(pairings, bool) or not isinstance(pairings, (int, np.integer)) or pairings < 1:
+        raise ValueError(f"pairings must be a whole number >= 1, got {pairings!r}")
+    needed = (pairings + 1) * n_reps
+    if spikes.layout[2] < needed:
         raise ValueError(
-            f"{n_reps} repetitions need {2 * n_reps} trials per odor (a training and a test "
-            f"presentation each); the Dataset has {spikes.layout[2]}"
+            f"{n_reps} repetitions of {pairings} pairing(s) need {needed} trials per odor "
+            f"({pairings} training and 1 test presentation each); the Dataset has "
+            f"{spikes.layout[2]}"
         )
 
 
@@ -113,6 +138,7 @@ def conditioned_choice(
     params: CircuitParams,
     *,
     scale=None,
+    pairings: int = 1,
 ) -> xr.Dataset:
     """Condition the MBON readout on each odor pair and test its choice, from stored KC spikes.
 
@@ -134,6 +160,11 @@ def conditioned_choice(
     scale : float, optional
         A fixed weight scale (siemens) for every MBON instead of the homeostatic one (a readout
         variant without normalisation; not a parameter of ``params``).
+    pairings : int
+        Reinforced CS+ presentations per repetition (default 1, the single pairing of Hige et
+        al. 2015), each on its own trial and each a learning step: a repetition then uses
+        ``pairings + 1`` trials per odor. A readout variant; the in-circuit plastic network
+        (``flysim.run.conditioning``) runs one pairing.
 
     Returns
     -------
@@ -146,13 +177,15 @@ def conditioned_choice(
         ``cs_difference(fly, pair)``; see :mod:`flysim.readout`.
     """
     spikes = kc_spikes_of(ds, params)
-    _check_request(spikes, n_reps, params)
+    _check_request(spikes, n_reps, pairings, params)
     pair_index, reference_index = _odor_indices(list(ds["odor"].values), pairs, reference)
     start, stop = mbon_model(params).window
     counts = spikes.window_counts(start, stop)
     seeds = np.atleast_1d(ds["fly"].values)
     per_fly = [
-        _fly_readout(spikes, counts, f, seed, pair_index, reference_index, n_reps, params, scale)
+        _fly_readout(
+            spikes, counts, f, seed, pair_index, reference_index, (n_reps, pairings), params, scale
+        )
         for f, seed in enumerate(seeds)
     ]
     result = readout_dataset(
@@ -164,5 +197,6 @@ def conditioned_choice(
         reference=[str(o) for o in reference],
         params=params,
         homeostatic=scale is None,
+        pairings=pairings,
     )
     return result if "fly" in ds.dims else result.squeeze("fly", drop=False)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PHASES", "PHASE_ODOR", "PHASE_WEIGHTS", "PHASE_TRIAL", "cs_plus_is_first"]
+__all__ = [
+    "PHASES",
+    "PHASE_ODOR",
+    "PHASE_WEIGHTS",
+    "PHASE_TRIAL",
+    "cs_plus_is_first",
+    "phase_trial_offsets",
+]
 
 #: The presentations of one repetition, in the order they are computed.
 PHASES = (
@@ -22,6 +29,14 @@ PHASES = (
 PHASE_ODOR = ("cs_plus", "cs_minus", "cs_plus", "cs_minus", "cs_plus", "cs_minus")
 PHASE_WEIGHTS = ("naive", "learned", "learned", "learned", "naive", "naive")
 PHASE_TRIAL = (0, 0, 1, 1, 1, 1)
+
+
+def phase_trial_offsets(pairings: int = 1) -> tuple[int, ...]:
+    """Each phase's trial within its repetition's block of ``pairings + 1`` trials per odor
+    (the trial is ``(pairings + 1) * r + offset``): the CS+ is paired on trials 0..pairings-1
+    (``train_cs_plus`` is the first of them), the CS- shown on trial 0, both tested on trial
+    ``pairings``. One pairing gives :data:`PHASE_TRIAL`."""
+    return tuple(pairings if offset else 0 for offset in PHASE_TRIAL)
 
 
 def cs_plus_is_first(n_reps: int) -> np.ndarray:

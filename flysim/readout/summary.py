@@ -10,7 +10,7 @@ import xarray as xr
 
 from ..inputs.wiring import valence
 from ..params import CircuitParams
-from .phases import PHASE_ODOR, PHASE_TRIAL, PHASE_WEIGHTS, PHASES, cs_plus_is_first
+from .phases import PHASE_ODOR, PHASE_WEIGHTS, PHASES, cs_plus_is_first, phase_trial_offsets
 from .weights import depressed_mbons, mbon_roles
 
 __all__ = ["readout_dataset", "valence", "choose", "TIE_STREAM"]
@@ -167,7 +167,7 @@ def _variables(tests: dict, summaries: dict, responses, scales, overlaps) -> dic
     return variables
 
 
-def _coords(seeds, odor_pairs, n_reps: int, n_mbon: int) -> dict:
+def _coords(seeds, odor_pairs, n_reps: int, n_mbon: int, pairings: int) -> dict:
     first = cs_plus_is_first(n_reps)
     a = np.array([p[0] for p in odor_pairs])[:, None]
     b = np.array([p[1] for p in odor_pairs])[:, None]
@@ -184,7 +184,7 @@ def _coords(seeds, odor_pairs, n_reps: int, n_mbon: int) -> dict:
         "test_first": ("rep", np.where(first, "cs_plus", "cs_minus")),
         "phase_odor": ("phase", list(PHASE_ODOR)),
         "phase_weights": ("phase", list(PHASE_WEIGHTS)),
-        "phase_trial_offset": ("phase", list(PHASE_TRIAL)),
+        "phase_trial_offset": ("phase", list(phase_trial_offsets(pairings))),
         "mbon_role": ("mbon", mbon_roles(n_mbon)),
     }
 
@@ -199,14 +199,16 @@ def readout_dataset(
     reference,
     params: CircuitParams,
     homeostatic=True,
+    pairings: int = 1,
 ) -> xr.Dataset:
     """The readout's Dataset from MBON responses ``(fly, pair, rep, phase, mbon)`` (Hz), weight
     scales ``(fly, mbon)`` (siemens) and training/test overlaps ``(fly, pair, rep, 2)`` (test
-    CS+, test CS-)."""
+    CS+, test CS-), of a protocol with ``pairings`` reinforced CS+ presentations per
+    repetition."""
     tests = _per_test(responses, seeds, params)
     summaries = _summaries(tests, overlaps)
     variables = _variables(tests, summaries, responses, scales, overlaps)
-    coords = _coords(seeds, odor_pairs, responses.shape[2], responses.shape[-1])
+    coords = _coords(seeds, odor_pairs, responses.shape[2], responses.shape[-1], pairings)
     ds = xr.Dataset(variables, coords=coords)
     learning = params.learning
     ds.attrs.update(
@@ -217,6 +219,7 @@ def readout_dataset(
         mbon_rate_Hz=float(learning.mbon_rate),
         normalisation="homeostatic" if homeostatic else "fixed scale",
         reference_odors=json.dumps(list(reference)),
-        trial_of_phase="2 * rep + phase_trial_offset",
+        pairings=int(pairings),
+        trial_of_phase=f"{pairings + 1} * rep + phase_trial_offset",
     )
     return ds

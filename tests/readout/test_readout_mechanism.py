@@ -26,8 +26,9 @@ def params():
     return with_overrides(load_params("tiny"), {"network.n_mbon": 4, "mbon.I_bias": 0 * pA})
 
 
-def _readout(params, *, same_sets=False, reliability=0.9, **overrides):
-    """The readout on pairs of independent (or, ``same_sets``, identical) active sets."""
+def _readout(params, *, same_sets=False, reliability=0.9, pairings=1, **overrides):
+    """The readout on pairs of independent (or, ``same_sets``, identical) active sets, with
+    ``pairings`` reinforced CS+ presentations per repetition."""
     rng = np.random.default_rng(21)
     n_odors = 2 * N_PAIRS + N_REFERENCE
     sets = active_sets(rng, n_odors, params.network.n_kc, FRACTION)
@@ -38,14 +39,19 @@ def _readout(params, *, same_sets=False, reliability=0.9, **overrides):
     ds = spike_dataset(
         params,
         dict(zip(names, sets, strict=True)),
-        n_trials=2 * N_REPS,
+        n_trials=(pairings + 1) * N_REPS,
         seed=22,
         fly_seeds=[4, 9],
         reliability=reliability,
     )
     pairs = [(names[2 * p], names[2 * p + 1]) for p in range(N_PAIRS)]
     return conditioned_choice(
-        ds, pairs, names[2 * N_PAIRS :], N_REPS, with_overrides(params, overrides)
+        ds,
+        pairs,
+        names[2 * N_PAIRS :],
+        N_REPS,
+        with_overrides(params, overrides),
+        pairings=pairings,
     )
 
 
@@ -92,3 +98,36 @@ def test_cs_difference_is_what_learning_opened_between_cs_minus_and_cs_plus(para
     assert abs(values["no learning"]) < 0.1 * naive
     assert abs(values["identical sets"]) < 0.1 * naive
     assert learned.cs_difference.attrs["units"] == "Hz"
+
+
+def test_a_second_pairing_reaches_the_kcs_the_first_missed(params):
+    """With unreliable KCs (reliability 0.5) a test's responding KCs responded in one training
+    trial with probability q = 0.5 * (1 - e^-2) and in one of two with 1 - (1 - q)^2, so a
+    second pairing raises the overlap and the CS+ drop. Mutation: learning (or the overlap)
+    from the first pairing only -> the second pairing changes nothing (fails)."""
+    one = _readout(params, reliability=0.5)
+    two = _readout(params, reliability=0.5, pairings=2)
+    q = 0.5 * (1 - np.exp(-2.0))
+    plus = [float(r.overlap_cs_plus.mean()) for r in (one, two)]
+    minus = float(two.overlap_cs_minus.mean())
+    drops = [float(r.cs_plus_drop_mean) for r in (one, two)]
+    print(f"overlap CS+ {plus}, CS- (two) {minus:.3f}, CS+ drop {drops}")
+    assert plus[0] == pytest.approx(q, abs=0.03)
+    assert plus[1] == pytest.approx(1 - (1 - q) ** 2, abs=0.03)
+    assert minus == pytest.approx(FRACTION * (1 - (1 - q) ** 2), abs=0.03)
+    assert drops[1] > drops[0] + 0.1
+    assert two.attrs["pairings"] == 2 and list(two.phase_trial_offset.values) == [0, 0, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("pairings", "message"),
+    [(0, "pairings must be a whole number >= 1, got 0"), (2, "need 18 trials per odor")],
+)
+def test_a_protocol_the_trials_cannot_hold_is_refused(params, pairings, message):
+    rng = np.random.default_rng(3)
+    sets = active_sets(rng, 6, params.network.n_kc, FRACTION)
+    names = [f"odor{k}" for k in range(6)]
+    ds = spike_dataset(params, dict(zip(names, sets, strict=True)), n_trials=12, seed=1)
+    with pytest.raises(ValueError, match=message) as error:
+        conditioned_choice(ds, [("odor0", "odor1")], names[2:], 6, params, pairings=pairings)
+    assert "\n" not in str(error.value)

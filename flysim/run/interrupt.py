@@ -26,7 +26,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-import threading
+
+from ..engine.signals import held_signals, in_main_thread
 
 __all__ = [
     "INTERRUPTIONS",
@@ -38,9 +39,6 @@ __all__ = [
     "run_program",
     "sigterm_raises",
 ]
-
-#: The signals flysim turns into exceptions.
-HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 class Terminated(SystemExit):
@@ -97,10 +95,6 @@ def report_line(error: BaseException) -> str:
     return "; ".join([f"flysim: {what}", *getattr(error, "__notes__", ())])
 
 
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
 class _RaiseTerminated:
     """The SIGTERM handler: raise :class:`Terminated` once; a repeated SIGTERM while that
     unwinds is ignored, so that it cannot cut the cleanup short."""
@@ -127,7 +121,7 @@ def sigterm_raises():
     bool
         Whether the handler was installed.
     """
-    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if not in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield False
         return
     handler = _RaiseTerminated()
@@ -182,7 +176,7 @@ def interruptible():
     the use that installed the handler, as the exception leaves it (``SystemExit`` never reaches
     ``sys.excepthook``); the line for Ctrl-C by the excepthook, only if nothing catches it.
     """
-    if _in_main_thread():
+    if in_main_thread():
         _restore_ignored_sigint()
         _report_uncaught_ctrl_c()
     with sigterm_raises() as installed:
@@ -192,46 +186,6 @@ def interruptible():
             if installed:
                 print(report_line(error), file=sys.stderr, flush=True)
             raise
-
-
-@contextlib.contextmanager
-def held_signals(*, drop: bool = False):
-    """Hold SIGINT and SIGTERM during the block: nothing is interrupted until it ends.
-
-    Processes started in the block inherit both signals blocked, so a local dask cluster's
-    workers (and the binaries they run) ignore the terminal's Ctrl-C and the job's SIGTERM: the
-    driver stops them in order. (Outside the main thread only that blocking is done.)
-
-    Parameters
-    ----------
-    drop : bool
-        Drop a signal that arrived in the block (while shutting down after an interruption was
-        raised already) instead of acting on it as usual at the end (raising).
-    """
-    arrived = []
-    previous = {}
-    if _in_main_thread():
-        for signum in HANDLED:
-            handler = signal.getsignal(signum)
-            if handler is not None:  # None: set outside Python, cannot be put back
-                previous[signum] = signal.signal(signum, lambda s, f: arrived.append(s))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # runs the handlers of pending ones
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if arrived and not drop:
-            _act_on(arrived[0], previous[arrived[0]])
-
-
-def _act_on(signum: int, handler) -> None:
-    """Do what ``handler`` would have done with ``signum``."""
-    if callable(handler):
-        handler(signum, None)
-    elif handler is signal.SIG_DFL:
-        signal.raise_signal(signum)
 
 
 def run_program(command, *args, **kwargs) -> int:

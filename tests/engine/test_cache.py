@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -15,8 +16,9 @@ import pytest
 
 import flysim
 from flysim.engine import SimulationError, build, compilation_count, toolchain
+from flysim.engine import cache as cache_module
 from flysim.engine.build import COMPILE_ARGS, entry_name, entry_suffix
-from flysim.engine.cache import RUNS, _host, cache_dir
+from flysim.engine.cache import RUNS, _host, cache_dir, run_folder
 from flysim.engine.entry import MANIFEST, entry_problem
 from flysim.engine.runner import binary_failure
 from flysim.model.structure import structure_of
@@ -168,6 +170,34 @@ def test_the_binarys_failures_are_one_line():
     assert binary_failure(proc(0, "", short)).startswith("exit 0 after reporting errors: Error")
     assert binary_failure(proc(-11)) == "killed by SIGSEGV"
     assert binary_failure(proc(3, "", "boom\n")) == "exit 3: boom"
+
+
+@pytest.mark.parametrize("moment", ["made", "removing"])
+def test_a_ctrl_c_while_the_run_folder_is_made_or_removed_leaves_no_folder(
+    moment, tmp_path, monkeypatch
+):
+    """Ctrl-C (SIGINT raised by the process itself) right after ``mkdtemp`` made the folder, or
+    as its removal starts: the folder is gone and the KeyboardInterrupt still arrives. Mutation:
+    run_folder without deferred interruptions -> the folder is left (fails)."""
+    real_folder, real_rmtree = cache_module.private_folder, cache_module.shutil.rmtree
+
+    def made(*args):
+        folder = real_folder(*args)
+        if moment == "made":
+            signal.raise_signal(signal.SIGINT)
+        return folder
+
+    def removing(path, *args, **kwargs):
+        if moment == "removing":
+            signal.raise_signal(signal.SIGINT)
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "private_folder", made)
+    monkeypatch.setattr(cache_module.shutil, "rmtree", removing)
+    with pytest.raises(KeyboardInterrupt):
+        with run_folder(tmp_path):
+            pass
+    assert list((tmp_path / RUNS).iterdir()) == []
 
 
 # -- leftovers of dead processes are swept, those of live ones kept -------------------------------
